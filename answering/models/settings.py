@@ -1,0 +1,27 @@
+"""A client's answering defaults (tenant schema): one row per client, made at provisioning."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AnsweringSettings(models.Model):
+    """How this client's calls are answered when nothing more specific says otherwise."""
+
+    # One row per schema; the constraint makes a second one impossible, not just unlikely.
+    singleton = models.BooleanField(default=True, editable=False, unique=True)
+    greeting = models.CharField(
+        max_length=300, help_text="What the agent says on connect, e.g. “Thank you for calling Acme, this is Dana.”"
+    )
+    max_wait_seconds = models.PositiveIntegerField(default=180, help_text="Longest a caller waits before voicemail.")
+    wrap_up_seconds = models.PositiveIntegerField(default=30)
+    service_level_seconds = models.PositiveIntegerField(default=20, help_text="Answered within this counts toward service level.")
+    record_calls = models.BooleanField(default=False)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "answering settings"
+        constraints = [models.CheckConstraint(condition=models.Q(singleton=True), name="answering_settings_singleton")]
+
+    def __str__(self) -> str:
+        return "Answering settings"

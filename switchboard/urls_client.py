@@ -1,0 +1,14 @@
+"""URLs of a client's own host (<slug>.<PLATFORM_DOMAIN>): the portal and the client-data admin."""
+
+from django.urls import include, path
+
+from switchboard.admin_sites import client_data_admin
+from switchboard.health import healthz
+from tenants import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("tenants.urls")),
+    path("admin/", client_data_admin.urls),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,109 @@
+"""WebSocket plumbing shared by every consumer.
+
+django-tenants' middleware is HTTP-only, so WebSockets resolve their client here, from
+the Host header, and consumers run ORM work through ``in_client_schema``: the schema is
+set for each call (not once in ``connect()``), because Channels runs every sync
+database call of every consumer on one shared thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import remove_www, schema_context
+
+from tenants import selectors
+from tenants.models import Client, Domain
+
+
+def _host_from_scope(scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            return remove_www(value.decode("latin1").split(":")[0].lower())
+    return ""
+
+
+@database_sync_to_async
+def _client_for_host(host: str) -> Client | None | bool:
+    """The client behind a host; None for the platform host; False for an unknown host."""
+    if host in settings.PLATFORM_HOSTS:
+        return None
+    connection.set_schema_to_public()
+    domain = Domain.objects.select_related("tenant").filter(domain=host).first()
+    return domain.tenant if domain else False
+
+
+class ClientHostMiddleware:
+    """ASGI middleware: put the host's client (or None for the platform host) in the scope."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        client = await _client_for_host(_host_from_scope(scope))
+        if client is False:
+            # Unknown host: refuse before any consumer code runs.
+            await receive()
+            await send({"type": "websocket.close", "code": 4404})
+            return None
+        return await self.inner({**scope, "client": client}, receive, send)
+
+
+class ClientConsumer(AsyncJsonWebsocketConsumer):
+    """Base consumer: authenticates the session for this host and runs ORM work in its schema.
+
+    Subclasses say who may connect (``allows``), which groups to join (``groups_for``) and
+    what a (re)connecting screen needs (``snapshot``, run in the client's schema).
+    """
+
+    client: Client | None
+
+    async def connect(self) -> None:
+        self.client = self.scope.get("client")
+        user = self.scope.get("user")
+        if not (getattr(user, "is_authenticated", False) and user.may_use_host(self.client) and self.allows(user)):
+            await self.close(code=4403)
+            return
+        self.user = user
+        self.joined = list(self.groups_for(user))
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def in_client_schema(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
+        """Run ``fn`` on the database thread inside this connection's client schema."""
+        schema = self.client.schema_name if self.client else selectors.PUBLIC_SCHEMA
+
+        def run():
+            with schema_context(schema):
+                return fn(*args, **kwargs)
+
+        return await database_sync_to_async(run)()
+
+    # Hooks for subclasses ------------------------------------------------------------
+    def allows(self, user) -> bool:
+        return True
+
+    def groups_for(self, user) -> list[str]:
+        return []
+
+    def snapshot(self) -> dict:
+        return {}
+
+    async def push(self, event: dict) -> None:
+        """Relay a group message ({"type": "push", "payload": {...}}) to the browser."""
+        await self.send_json(event["payload"])
+
+
+def client_group(client: Client, name: str) -> str:
+    """Group names carry the client's schema, so no push can cross clients."""
+    return f"client.{client.schema_name}.{name}"

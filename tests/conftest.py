@@ -1,0 +1,125 @@
+"""The test world, built once per session against real PostgreSQL and Redis.
+
+Two clients — Bob's plumbing and Charlie's clinic — with domains and numbers, platform
+staff, agents with skills, and each client's people. Tests read it through ``world``;
+tests that need other processes (a Celery worker, an ASGI server) start them from
+fixtures in tests/processes.py, pointed at the same test database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django_tenants.utils import schema_context
+from django.test import Client as HttpClient
+
+from answering.services import knowledge_facts_import
+from tenants import services
+from tenants.models import Client, Role, User
+
+pytest_plugins = ["tests.processes"]
+
+PASSWORD = "correct horse battery staple"
+BOB_HOST = "bobsplumbing.localhost"
+CHARLIE_HOST = "charlieclinic.localhost"
+PLATFORM_HOST = "localhost"
+
+
+@dataclass
+class World:
+    bobs: Client  # Bob's plumbing
+    charlies: Client  # Charlie's clinic
+    alice: User  # platform admin
+    sam: User  # supervisor
+    ana: User  # agent for both clients, English and Spanish
+    ben: User  # agent for Bob's plumbing only, English
+    bob: User  # Bob's plumbing's client admin
+    bea: User  # Bob's plumbing's client user
+    charlie: User  # Charlie's clinic's client admin
+    sessions: dict[str, str]  # email -> committed session key (for other processes)
+
+
+def _build_world() -> None:
+    services.template_schema_sync()
+    bobs = services.client_provision(
+        name="Bob's Plumbing", slug="bobsplumbing", time_zone="America/New_York",
+        numbers=[services.NumberSpec("+12125550111")],
+    )
+    charlies = services.client_provision(
+        name="Charlie's Clinic", slug="charlieclinic", time_zone="America/Chicago", languages=["en", "es"],
+        numbers=[services.NumberSpec("+13125550113")],
+    )
+    with schema_context(bobs.schema_name):
+        knowledge_facts_import(facts=[{"title": "Hours", "body": "Bob's: 7 to 7, emergencies 24/7"}])
+    with schema_context(charlies.schema_name):
+        knowledge_facts_import(facts=[{"title": "Hours", "body": "Charlie's: 8 to 5, closed weekends"}])
+    make = services.user_create
+    make(email="alice@switchboard.test", role=Role.PLATFORM_ADMIN, password=PASSWORD, full_name="Alice Admin")
+    make(email="sam@switchboard.test", role=Role.SUPERVISOR, password=PASSWORD, full_name="Sam Supervisor")
+    ana = make(email="ana@switchboard.test", role=Role.AGENT, password=PASSWORD, full_name="Ana Agent")
+    ben = make(email="ben@switchboard.test", role=Role.AGENT, password=PASSWORD, full_name="Ben Agent")
+    services.agent_skills_set(user=ana, clients=[bobs, charlies], languages=["en", "es"], mode="blended")
+    services.agent_skills_set(user=ben, clients=[bobs], languages=["en"])
+    make(email="bob@bobs.test", role=Role.CLIENT_ADMIN, password=PASSWORD, full_name="Bob Builder", client=bobs)
+    make(email="bea@bobs.test", role=Role.CLIENT_USER, password=PASSWORD, full_name="Bea Clerk", client=bobs)
+    make(email="charlie@charlies.test", role=Role.CLIENT_ADMIN, password=PASSWORD, full_name="Charlie Day",
+         client=charlies)
+
+
+def _committed_session(user: User) -> str:
+    """A logged-in session row, committed, as a browser would hold after logging in."""
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        _build_world()
+    yield
+
+
+@pytest.fixture(scope="session")
+def world(django_db_setup, django_db_blocker) -> World:
+    with django_db_blocker.unblock():
+        users = {u.email.split("@")[0]: u for u in User.objects.all()}
+        sessions = {}
+        for user in users.values():
+            sessions[user.email] = _committed_session(user)
+        return World(
+            bobs=Client.objects.get(schema_name="bobsplumbing"),
+            charlies=Client.objects.get(schema_name="charlieclinic"),
+            sessions=sessions,
+            **{name: users[name] for name in ("alice", "sam", "ana", "ben", "bob", "bea", "charlie")},
+        )
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_each_test():
+    """A test that enters a schema never leaks it into the next one."""
+    yield
+    connection.set_schema_to_public()
+
+
+def http(host: str) -> HttpClient:
+    return HttpClient(HTTP_HOST=host)
+
+
+@pytest.fixture
+def logged_in():
+    """logged_in(user, host) -> a test client with that user's session, on that host."""
+
+    def make(user: User, host: str) -> HttpClient:
+        client = http(host)
+        client.force_login(user)
+        return client
+
+    return make

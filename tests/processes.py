@@ -1,0 +1,105 @@
+"""Real processes for tests: a Celery worker and an ASGI server on the test database.
+
+They run as separate OS processes, exactly as in production, connected over real
+Redis and PostgreSQL, so they only see committed data (the world, and what a test
+commits on purpose).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL pointed at the test database pytest-django created."""
+    parts = urlsplit(settings.DATABASE_URL)
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", **extra}
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, tmp_path_factory):
+    """A real `celery worker` process consuming a queue of this test session's own."""
+    from switchboard.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--pool", "solo", "-Q", queue,
+             "--hostname", f"{queue}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=_env(CELERY_QUEUE=queue), stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: b"ready." in log.read_bytes(), process, log, "celery worker")
+        yield process
+    finally:
+        _stop(process)
+        app.conf.task_default_queue = previous_queue
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, tmp_path_factory):
+    """A real uvicorn process serving switchboard.asgi; yields its port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("asgi") / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--lifespan", "off"],
+            cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: _port_open(port), process, log, "ASGI server")
+        yield port
+    finally:
+        _stop(process)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_for(ready, process: subprocess.Popen, log: Path, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        if ready():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
