@@ -85,6 +85,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         _build_world()
     yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        # A server or worker process that just exited can leave its backend a moment
+        # behind; the test database can only be dropped once nobody is connected.
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture(scope="session")

@@ -116,3 +116,27 @@ def test_http_through_the_real_asgi_server_resolves_the_host(world, asgi_server)
     assert status == 200 and "Log in to Bob&#x27;s Plumbing" in page
     status, page = get(PLATFORM_HOST)
     assert status == 200 and "Log in to Switchboard" in page
+
+
+def test_each_clients_admin_lists_only_its_own_facts(world, logged_in):
+    from tests.factories import KnowledgeFactFactory
+
+    with tenant_context(world.bobs):
+        facts = KnowledgeFactFactory.create_batch(3)
+    with tenant_context(world.charlies):
+        KnowledgeFactFactory(title="Charlie-only fact")
+    bobs_page = logged_in(world.bob, BOB_HOST).get("/admin/answering/knowledgefact/").content.decode()
+    charlies_page = logged_in(world.charlie, CHARLIE_HOST).get("/admin/answering/knowledgefact/").content.decode()
+    assert all(f.title in bobs_page for f in facts) and "Charlie-only" not in bobs_page
+    assert "Charlie-only fact" in charlies_page and not any(f.title in charlies_page for f in facts)
+
+
+def test_a_new_client_user_is_refused_on_other_hosts(world):
+    from tests.conftest import http
+    from tests.factories import ClientUserFactory
+
+    ClientUserFactory(email="newhire@charlies.test", client=world.charlies)
+    ok = http(CHARLIE_HOST).post("/accounts/login/", {"username": "newhire@charlies.test", "password": "password"})
+    refused = http(BOB_HOST).post("/accounts/login/", {"username": "newhire@charlies.test", "password": "password"})
+    assert ok.status_code == 302
+    assert refused.status_code == 200
