@@ -2,6 +2,9 @@ from django.apps import AppConfig
 
 
 class ComplianceConfig(AppConfig):
-    """The compliance gate and its data (tenant schema). Models arrive with the compliance issue."""
+    """The compliance gate and each client's own compliance data (tenant schema): internal
+    DNC list, consent records, settings and the append-only audit ledger. Platform-wide data
+    lives in the ``compliance.platform`` sub-app (public schema)."""
 
     name = "compliance"
+    verbose_name = "Compliance"

@@ -52,6 +52,7 @@ if envbool("BEHIND_TLS_PROXY", "0"):
 SHARED_APPS = [
     "django_tenants",
     "tenants",
+    "compliance.platform",  # the compliance data that spans clients: registry, platform DNC, rules
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -1,0 +1,3 @@
+from .campaigns import CallAttempt, Campaign
+
+__all__ = ["CallAttempt", "Campaign"]

@@ -1,0 +1,46 @@
+"""The vocabulary the gate speaks, shared by the public and the tenant models.
+
+Numbers the law fixes live in the rule tables (compliance.platform.models), with their
+sources; what stays here is the vocabulary: purposes, channels, reason codes.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Purpose(models.TextChoices):
+    TELEMARKETING = "telemarketing", "Telemarketing (sales, lead follow-up, win-back)"
+    INFORMATIONAL = "informational", "Informational (reminders, confirmations, surveys)"
+    DEBT_COLLECTION = "debt_collection", "Debt collection"
+    STAFF = "staff", "The client's own staff (on-call, message delivery)"
+
+
+class Channel(models.TextChoices):
+    VOICE = "voice", "Live voice (dialed by a person)"
+    AUTODIALED = "autodialed", "Autodialed voice (power / predictive dialer)"
+    PRERECORDED = "prerecorded", "Prerecorded or artificial voice"
+    SMS = "sms", "SMS"
+
+
+# Channels the TCPA treats as robocalls: they need consent (texts count as calls).
+ROBO_CHANNELS = frozenset({Channel.AUTODIALED, Channel.PRERECORDED, Channel.SMS})
+VOICE_CHANNELS = frozenset({Channel.VOICE, Channel.AUTODIALED, Channel.PRERECORDED})
+
+
+class OptOutSource(models.TextChoices):
+    """Every path an opt-out can arrive by; all of them land in the client's DNC list."""
+
+    SMS_KEYWORD = "sms_keyword", "SMS keyword (STOP…)"
+    SMS_TEXT = "sms_text", "SMS words that revoke consent"
+    TWILIO_21610 = "twilio_21610", "Twilio error 21610 (recipient unsubscribed)"
+    AGENT = "agent", "Agent disposition “do not call”"
+    IVR_KEY = "ivr_key", "Key pressed on an outbound call"
+    PORTAL = "portal", "Client portal"
+    ADMIN = "admin", "Admin"
+    CSV_IMPORT = "csv_import", "CSV import"
+    API = "api", "API"
+
+
+# Opt-outs made by text: only these may be lifted by a START / UNSTOP / YES text.
+TEXT_OPT_OUT_SOURCES = frozenset({OptOutSource.SMS_KEYWORD, OptOutSource.SMS_TEXT, OptOutSource.TWILIO_21610})

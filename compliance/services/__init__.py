@@ -1,0 +1,33 @@
+"""The verbs of compliance: the gate, opt-outs and consent, recording, the registry.
+
+Tenant functions run inside one client's schema; the registry loader in the public one.
+"""
+
+from .gate import (
+    AbandonmentRate,
+    Decision,
+    Reason,
+    ScrubResult,
+    ScrubRow,
+    contact_decide,
+    contacts_scrub,
+)
+from .optout import (
+    DncImportResult,
+    consent_record,
+    dnc_csv_import,
+    dnc_entry_remove,
+    inbound_sms_handle,
+    opt_out_record,
+    sms_keyword_match,
+    twilio_send_error_record,
+)
+from .recording import RecordingDecision, recording_decide
+from .registry import LoadReport, registry_load
+
+__all__ = [
+    "AbandonmentRate", "Decision", "DncImportResult", "LoadReport", "Reason", "RecordingDecision", "ScrubResult",
+    "ScrubRow", "consent_record", "contact_decide", "contacts_scrub", "dnc_csv_import", "dnc_entry_remove",
+    "inbound_sms_handle", "opt_out_record", "recording_decide", "registry_load", "sms_keyword_match",
+    "twilio_send_error_record",
+]
