@@ -22,3 +22,62 @@ class KnowledgeFactAdmin(ClientDataModelAdmin):
     list_display = ("title", "position", "updated")
     list_editable = ("position",)
     search_fields = ("title", "body")
+
+
+from answering.models import (  # noqa: E402
+    BusinessHours, CallRecord, Closure, InboundSMS, MenuOption, Prompt, VoicemailMessage,
+)
+
+
+@admin.register(Prompt, site=client_data_admin)
+class PromptAdmin(ClientDataModelAdmin):
+    list_display = ("key", "language", "text", "voice", "audio_url")
+    list_filter = ("key", "language")
+
+
+@admin.register(MenuOption, site=client_data_admin)
+class MenuOptionAdmin(ClientDataModelAdmin):
+    list_display = ("flow", "digit", "label", "action", "priority", "transfer_to")
+    list_filter = ("flow", "action")
+
+
+@admin.register(BusinessHours, site=client_data_admin)
+class BusinessHoursAdmin(ClientDataModelAdmin):
+    list_display = ("weekday", "opens", "closes")
+
+
+@admin.register(Closure, site=client_data_admin)
+class ClosureAdmin(ClientDataModelAdmin):
+    list_display = ("name", "starts", "ends")
+
+
+class ReadOnlyAdmin(ClientDataModelAdmin):
+    """Records of what happened: read, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CallRecord, site=client_data_admin)
+class CallRecordAdmin(ReadOnlyAdmin):
+    list_display = ("arrived_at", "caller", "number_dialed", "language", "menu_choice", "outcome", "wait_seconds",
+                    "talk_seconds", "agent")
+    list_filter = ("outcome", "language")
+    search_fields = ("caller", "call_sid")
+
+
+@admin.register(VoicemailMessage, site=client_data_admin)
+class VoicemailMessageAdmin(ReadOnlyAdmin):
+    list_display = ("created", "caller", "duration")
+
+
+@admin.register(InboundSMS, site=client_data_admin)
+class InboundSMSAdmin(ReadOnlyAdmin):
+    list_display = ("received", "from_number", "to_number", "body")
+    search_fields = ("from_number", "body")

@@ -27,3 +27,39 @@ def knowledge_facts_import(*, facts: list[dict]) -> int:
                 title=fact["title"].strip(), defaults={"body": fact["body"].strip(), "position": fact.get("position", position)}
             )
     return len(facts)
+
+
+def inbound_sms_receive(*, client: Client, message_sid: str, from_number: str, to_number: str, body: str,
+                        num_media: int = 0) -> str | None:
+    """Store a text received on one of the client's numbers (idempotent by MessageSid) and
+    return the reply to send, if any (opt-out keywords: the compliance gate's)."""
+    from answering.models import InboundSMS
+
+    InboundSMS.objects.get_or_create(
+        message_sid=message_sid,
+        defaults={"from_number": from_number, "to_number": to_number, "body": body, "num_media": num_media},
+    )
+    return None
+
+
+def call_flow_replace(*, hours: list[tuple[int, str, str]], options: list[dict], prompts: list[dict],
+                      record_calls: bool | None = None) -> None:
+    """Set a client's whole call flow at once (demo, imports): hours, menu options, prompts.
+    One transaction: the flow is never half old, half new."""
+    from datetime import time as dtime
+
+    from answering.models import BusinessHours, MenuOption, Prompt
+
+    with transaction.atomic():
+        BusinessHours.objects.all().delete()
+        for weekday, opens, closes in hours:
+            BusinessHours.objects.create(weekday=weekday, opens=dtime.fromisoformat(opens),
+                                         closes=dtime.fromisoformat(closes))
+        MenuOption.objects.all().delete()
+        for option in options:
+            MenuOption.objects.create(**option)
+        for prompt in prompts:
+            Prompt.objects.update_or_create(key=prompt["key"], language=prompt.get("language", "en"),
+                                            defaults={k: v for k, v in prompt.items() if k not in ("key", "language")})
+        if record_calls is not None:
+            AnsweringSettings.objects.update(record_calls=record_calls)

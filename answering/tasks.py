@@ -1,8 +1,17 @@
-"""Celery tasks of answering: thin — load, call a service. They run in the sender's schema."""
+"""Celery tasks of answering: thin — load, call a service.
+
+Tenant tasks run in the sender's schema (tenant-schemas-celery). The ACD's tasks work on
+the public schema's live tables, whoever sends them.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from answering import services
+from answering.acd import services as acd
 from switchboard.celery import app
 
 
@@ -10,3 +19,33 @@ from switchboard.celery import app
 def knowledge_facts_import(facts: list[dict]) -> int:
     """Import knowledge facts in the background (tenant-schemas-celery sets the schema)."""
     return services.knowledge_facts_import(facts=facts)
+
+
+@app.task(acks_late=True, ignore_result=True)
+def acd_dispatch() -> int:
+    return len(acd.acd_dispatch())
+
+
+@app.task(acks_late=True, ignore_result=True)
+def offer_expire(call_id: int, agent_id: int) -> bool:
+    return acd.offer_expire(call_id=call_id, agent_id=agent_id)
+
+
+@app.task(acks_late=True, ignore_result=True)
+def wrap_up_end(session_id: int) -> bool:
+    return acd.wrap_up_end(session_id=session_id)
+
+
+@app.task(ignore_result=True)
+def acd_sweep() -> dict:
+    """Every few seconds (beat): the safety net behind lost countdowns."""
+    return acd.acd_sweep()
+
+
+@app.task(ignore_result=True)
+def twilio_requests_prune() -> int:
+    """Twilio retries within minutes; a day of stored answers is plenty."""
+    from answering.acd.models import TwilioRequest
+
+    deleted, _ = TwilioRequest.objects.filter(created__lt=timezone.now() - timedelta(days=1)).delete()
+    return deleted

@@ -7,6 +7,7 @@ DATABASE_URL, REDIS_URL and the Twilio and email settings.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -52,6 +53,7 @@ if envbool("BEHIND_TLS_PROXY", "0"):
 SHARED_APPS = [
     "django_tenants",
     "tenants",
+    "answering.acd",  # the ACD's live tables: calls in flight, agents' presence
     "compliance.platform",  # the compliance data that spans clients: registry, platform DNC, rules
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -116,6 +118,8 @@ TEMPLATES = [
 DATABASE_URL = os.getenv("DATABASE_URL", "postgres://postgres@127.0.0.1:55432/switchboard")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# Several suites can share one server (two terminals, or helpers): each names its own.
+DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME", "test_switchboard")}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -147,6 +151,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "3600")}
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "0")
+CELERY_BEAT_SCHEDULE = {
+    "acd-sweep": {"task": "answering.tasks.acd_sweep", "schedule": float(os.getenv("ACD_SWEEP_SECONDS", "5"))},
+    "twilio-requests-prune": {"task": "answering.tasks.twilio_requests_prune", "schedule": 3600.0},
+}
 
 # --- Auth --------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -177,6 +185,20 @@ DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Switchboard <noreply@switc
 TWILIO_ACCOUNT_SID = os.getenv("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.getenv("TWILIO_AUTH_TOKEN", "")
 TWILIO_API_BASE_URL = os.getenv("TWILIO_API_BASE_URL", "")
+
+# How a call reaches an agent: "live" uses Twilio's REST API (needs the credentials);
+# "simulate" hands the same commands to the call simulator (development, tests).
+TWILIO_MODE = os.getenv("TWILIO_MODE", "live" if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else "simulate")
+# In simulation the simulator signs its webhooks with a token derived from SECRET_KEY, so
+# signatures are checked exactly as in production.
+if TWILIO_MODE == "simulate" and not TWILIO_AUTH_TOKEN:
+    TWILIO_AUTH_TOKEN = hashlib.sha256(f"simulator:{SECRET_KEY}".encode()).hexdigest()[:32]
+    TWILIO_ACCOUNT_SID = TWILIO_ACCOUNT_SID or "AC" + "0" * 32
+
+# --- ACD -----------------------------------------------------------------------------
+ACD_OFFER_TIMEOUT_SECONDS = envint("ACD_OFFER_TIMEOUT_SECONDS", "15")
+ACD_MISSED_OFFERS_BEFORE_AWAY = envint("ACD_MISSED_OFFERS_BEFORE_AWAY", "3")
+ACD_SWEEP_SECONDS = envint("ACD_SWEEP_SECONDS", "5")
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}

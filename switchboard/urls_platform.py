@@ -11,4 +11,5 @@ urlpatterns = [
     path("accounts/", include("tenants.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("twilio/", include("answering.urls")),
 ]

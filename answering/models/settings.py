@@ -16,7 +16,15 @@ class AnsweringSettings(models.Model):
     max_wait_seconds = models.PositiveIntegerField(default=180, help_text="Longest a caller waits before voicemail.")
     wrap_up_seconds = models.PositiveIntegerField(default=30)
     service_level_seconds = models.PositiveIntegerField(default=20, help_text="Answered within this counts toward service level.")
-    record_calls = models.BooleanField(default=False)
+    record_calls = models.BooleanField(default=False, help_text="Record answered calls; callers hear the recording notice first.")
+    hold_announcement_seconds = models.PositiveIntegerField(default=30, help_text="How often a queued caller hears position and wait.")
+
+    class SuspendedAction(models.TextChoices):
+        VOICEMAIL = "voicemail", "Take a voicemail"
+        MESSAGE = "message", "Play the suspended message and hang up"
+
+    suspended_action = models.CharField(max_length=10, choices=SuspendedAction.choices, default=SuspendedAction.VOICEMAIL,
+                                        help_text="What callers get while the client is suspended.")
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

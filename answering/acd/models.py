@@ -1,0 +1,168 @@
+"""The ACD's live state, in the public schema: small, hot, shared by every client.
+
+Both tables change only through ``answering.acd.services``, which holds the state
+machines and the transitions allowed between states.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class CallSession(models.Model):
+    """One call in flight (or recently ended), for any client."""
+
+    class State(models.TextChoices):
+        RINGING = "ringing", "Ringing"
+        IN_MENU = "in_menu", "In menu"
+        QUEUED = "queued", "Queued"
+        OFFERED = "offered", "Offered"
+        CONNECTED = "connected", "Connected"
+        WRAP_UP = "wrap_up", "Wrap-up"
+        COMPLETED = "completed", "Completed"
+        ABANDONED = "abandoned", "Abandoned"
+        VOICEMAIL = "voicemail", "Voicemail"
+        TRANSFERRED = "transferred", "Transferred"
+        FAILED = "failed", "Failed"
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, "Normal"
+        HIGH = 1, "High"
+        EMERGENCY = 2, "Emergency"
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    call_sid = models.CharField(max_length=64, unique=True)
+    account_sid = models.CharField(max_length=64, blank=True)
+    client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="call_sessions")
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    from_number = models.CharField(max_length=32, blank=True)
+    to_number = models.CharField(max_length=32)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RINGING)
+    priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    language = models.CharField(max_length=8, default="en")
+    menu_choice = models.CharField(max_length=40, blank=True, help_text="What the caller chose, e.g. 'open:1'.")
+    menu_attempts = models.PositiveSmallIntegerField(default=0)
+    # Queue order: priority first, then this. A caller whose agent leg failed keeps the
+    # original time, so they go back to the head of the queue.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    offered_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    arrived_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    wrap_up_until = models.DateTimeField(null=True, blank=True)
+    passed_over = ArrayField(models.BigIntegerField(), default=list, blank=True,
+                             help_text="Agents who let an offer of this call expire or whose leg failed.")
+    last_sequence = models.IntegerField(default=-1, help_text="Highest status-callback SequenceNumber applied.")
+    twilio_status = models.CharField(max_length=20, blank=True)
+    record = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "-priority", "queued_at"], name="acd_queue_order"),
+            models.Index(fields=["client", "state"], name="acd_client_state"),
+        ]
+        constraints = [
+            # Exactly-once assignment, held by the database: an agent is on at most one live
+            # call, and a live call has exactly one agent.
+            models.UniqueConstraint(
+                fields=["agent"], condition=Q(state__in=["connected"]), name="acd_one_live_call_per_agent"
+            ),
+            models.UniqueConstraint(
+                fields=["offered_to"], condition=Q(state="offered"), name="acd_one_offer_per_agent"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="connected") | Q(agent__isnull=False), name="acd_connected_has_agent"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="offered") | Q(offered_to__isnull=False, offer_expires_at__isnull=False),
+                name="acd_offered_has_agent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_sid} ({self.state})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE_STATES
+
+    def wait_seconds(self, now=None) -> float:
+        if not self.queued_at:
+            return 0.0
+        end = self.answered_at or self.ended_at or now or timezone.now()
+        return max(0.0, (end - self.queued_at).total_seconds())
+
+
+LIVE_STATES = {
+    CallSession.State.RINGING, CallSession.State.IN_MENU, CallSession.State.QUEUED,
+    CallSession.State.OFFERED, CallSession.State.CONNECTED,
+}
+ENDED_STATES = {
+    CallSession.State.COMPLETED, CallSession.State.ABANDONED, CallSession.State.VOICEMAIL,
+    CallSession.State.TRANSFERRED, CallSession.State.FAILED,
+}
+
+
+class AgentPresence(models.Model):
+    """Where an agent is right now. One row per agent, made on first status change."""
+
+    class Status(models.TextChoices):
+        OFFLINE = "offline", "Offline"
+        AVAILABLE = "available", "Available"
+        OFFERED = "offered", "Offered a call"
+        ON_CALL = "on_call", "On a call"
+        WRAP_UP = "wrap_up", "Wrap-up"
+        BREAK = "break", "Break"
+        AWAY = "away", "Away (missed offers)"
+
+    agent = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+                                 related_name="presence")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OFFLINE)
+    since = models.DateTimeField(default=timezone.now, help_text="When the current status began.")
+    # Longest idle first: the last time this agent finished work (or became available).
+    idle_since = models.DateTimeField(default=timezone.now)
+    missed_offers = models.PositiveSmallIntegerField(default=0)
+    phone_number = models.CharField(max_length=16, blank=True,
+                                    help_text="Ring this number instead of the browser (E.164).")
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "idle_since"], name="acd_presence_idle")]
+        verbose_name_plural = "agent presence"
+
+    def __str__(self) -> str:
+        return f"{self.agent} — {self.status}"
+
+
+class TwilioRequest(models.Model):
+    """The answer we gave to a Twilio request, so a retried request gets the same answer
+    and causes nothing twice. Pruned after a day by a periodic task."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    path = models.CharField(max_length=200)
+    status = models.PositiveSmallIntegerField(default=200)
+    content_type = models.CharField(max_length=60, default="text/xml")
+    body = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class TwilioAccount(models.Model):
+    """A Twilio (sub)account whose numbers we serve: its auth token signs their webhooks."""
+
+    sid = models.CharField("account SID", max_length=34, primary_key=True)
+    friendly_name = models.CharField(max_length=100, blank=True)
+    auth_token = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.friendly_name or self.sid

@@ -1,0 +1,443 @@
+"""The ACD: calls in flight, their states, and who answers them.
+
+Every change of a call's state goes through ``_transition``, which knows the allowed
+moves (``ALLOWED``) and keeps the client's call record in step. Races are settled by
+PostgreSQL, not by Python: conditional UPDATEs (``... WHERE state = 'offered' AND
+offered_to = me``) and partial unique indexes (one live call per agent) make each
+assignment happen exactly once, however many agents click at the same instant.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from answering import live
+from answering.acd.models import ENDED_STATES, LIVE_STATES, AgentPresence, CallSession  # noqa: F401
+from tenants.models import AgentProfile, Client, User
+
+logger = logging.getLogger(__name__)
+State = CallSession.State
+Status = AgentPresence.Status
+
+ALLOWED: dict[str, set[str]] = {
+    State.RINGING: {State.IN_MENU, State.QUEUED, State.VOICEMAIL, State.TRANSFERRED, State.COMPLETED, State.FAILED},
+    State.IN_MENU: {State.QUEUED, State.VOICEMAIL, State.TRANSFERRED, State.COMPLETED, State.FAILED},
+    State.QUEUED: {State.OFFERED, State.CONNECTED, State.ABANDONED, State.VOICEMAIL, State.FAILED},
+    State.OFFERED: {State.QUEUED, State.CONNECTED, State.ABANDONED, State.VOICEMAIL, State.FAILED},
+    State.CONNECTED: {State.QUEUED, State.WRAP_UP, State.COMPLETED, State.TRANSFERRED, State.FAILED},
+    State.WRAP_UP: {State.COMPLETED},
+    State.COMPLETED: set(),
+    State.ABANDONED: set(),
+    State.VOICEMAIL: set(),
+    State.TRANSFERRED: set(),
+    State.FAILED: set(),
+}
+
+
+class TransitionRefused(Exception):
+    """A move the state machine does not allow (e.g. a late callback trying to go backwards)."""
+
+
+# --- Arrival and the caller's path ----------------------------------------------------
+
+def call_arrive(*, call_sid: str, client: Client, from_number: str, to_number: str, account_sid: str = "",
+                direction: str = CallSession.Direction.INBOUND) -> CallSession:
+    """Record a new call. Idempotent: a retried webhook finds the session it made."""
+    session, created = CallSession.objects.get_or_create(
+        call_sid=call_sid,
+        defaults={"client": client, "from_number": from_number, "to_number": to_number,
+                  "account_sid": account_sid, "direction": direction, "language": client.languages[0]},
+    )
+    if created:
+        _sync_record(session)
+    return session
+
+
+def call_enter_menu(*, session: CallSession, language: str | None = None) -> CallSession:
+    fields = {"language": language} if language else {}
+    if session.state == State.RINGING:
+        return _transition(session, State.IN_MENU, **fields)
+    if fields:
+        CallSession.objects.filter(pk=session.pk).update(**fields)
+        session.language = language
+    return session
+
+
+def call_note_menu_attempt(*, session: CallSession) -> int:
+    """Count an invalid menu entry; returns how many the caller has made."""
+    CallSession.objects.filter(pk=session.pk).update(menu_attempts=F("menu_attempts") + 1)
+    session.refresh_from_db(fields=["menu_attempts"])
+    return session.menu_attempts
+
+
+def call_enqueue(*, session: CallSession, priority: int, menu_choice: str = "", record: bool = False) -> CallSession:
+    """Put the caller in the queue. Idempotent; a caller returning from a failed agent leg
+    keeps their original ``queued_at`` and so goes back to the head of the queue."""
+    if session.state in (State.QUEUED, State.OFFERED):
+        return session
+    session = _transition(
+        session, State.QUEUED, priority=priority, menu_choice=menu_choice or session.menu_choice,
+        record=record, queued_at=session.queued_at or timezone.now(), agent=None,
+    )
+    transaction.on_commit(_dispatch_soon)
+    return session
+
+
+def call_to_voicemail(*, session: CallSession) -> CallSession:
+    if session.state == State.VOICEMAIL:
+        return session
+    offered_to = session.offered_to_id if session.state == State.OFFERED else None
+    session = _transition(session, State.VOICEMAIL, offered_to=None, offer_expires_at=None)
+    if offered_to:
+        _presence_set(offered_to, Status.AVAILABLE)
+    return session
+
+
+def call_transfer(*, session: CallSession, menu_choice: str = "") -> CallSession:
+    if session.state == State.TRANSFERRED:
+        return session
+    return _transition(session, State.TRANSFERRED, menu_choice=menu_choice or session.menu_choice)
+
+
+def call_status_update(*, session: CallSession, status: str, sequence: int | None) -> CallSession:
+    """Apply a Twilio status callback. Late, repeated or out-of-order callbacks
+    (by ``SequenceNumber``) change nothing; a call never moves backwards."""
+    with transaction.atomic():
+        locked = CallSession.objects.select_for_update().get(pk=session.pk)
+        if sequence is not None and sequence <= locked.last_sequence:
+            return locked
+        CallSession.objects.filter(pk=locked.pk).update(
+            last_sequence=sequence if sequence is not None else locked.last_sequence, twilio_status=status)
+        locked.twilio_status = status
+        if status in ("completed", "busy", "failed", "no-answer", "canceled"):
+            locked = _caller_gone(locked, failed=status in ("failed",))
+        return locked
+
+
+def _caller_gone(session: CallSession, *, failed: bool = False) -> CallSession:
+    """The caller's leg ended: close the call according to where it was."""
+    now = timezone.now()
+    if session.state in (State.QUEUED, State.OFFERED):
+        offered_to = session.offered_to_id if session.state == State.OFFERED else None
+        session = _transition(session, State.ABANDONED, ended_at=now, offered_to=None, offer_expires_at=None)
+        if offered_to:
+            _presence_set(offered_to, Status.AVAILABLE)
+    elif session.state == State.CONNECTED:
+        wrap = _client_wrap_up_seconds(session.client)
+        session = _transition(session, State.WRAP_UP, ended_at=now, wrap_up_until=now + timedelta(seconds=wrap))
+        _presence_set(session.agent_id, Status.WRAP_UP)
+        from answering import tasks
+
+        session_id = session.pk
+        transaction.on_commit(lambda: tasks.wrap_up_end.apply_async((session_id,), countdown=wrap))
+    elif session.state in (State.RINGING, State.IN_MENU):
+        session = _transition(session, State.FAILED if failed else State.COMPLETED, ended_at=now)
+    elif session.state in (State.VOICEMAIL, State.TRANSFERRED) and not session.ended_at:
+        session = _transition(session, session.state, ended_at=now)  # final state: only the time is new
+    return session
+
+
+# --- Agents ------------------------------------------------------------------------------
+
+def agent_status_set(*, agent: User, status: str) -> AgentPresence:
+    """An agent chooses a status (available, break, offline). Becoming available starts
+    the idle clock and may bring an offer at once."""
+    if status not in (Status.AVAILABLE, Status.BREAK, Status.OFFLINE):
+        raise ValueError(f"Agents choose available, break or offline, not {status}.")
+    with transaction.atomic():
+        presence, _ = AgentPresence.objects.select_for_update().get_or_create(agent=agent)
+        if presence.status in (Status.OFFERED, Status.ON_CALL) and status != Status.AVAILABLE:
+            # Going on break with an offer pending hands the offer on first.
+            _release_offers_of(agent.pk)
+        now = timezone.now()
+        presence.status = status
+        presence.since = now
+        if status == Status.AVAILABLE:
+            presence.idle_since = now
+            presence.missed_offers = 0
+        presence.save()
+        transaction.on_commit(_dispatch_soon)
+    _push_presence(presence)
+    return presence
+
+
+def _release_offers_of(agent_id: int) -> None:
+    for session in CallSession.objects.select_for_update().filter(state=State.OFFERED, offered_to_id=agent_id):
+        _transition(session, State.QUEUED, offered_to=None, offer_expires_at=None,
+                    passed_over=sorted({*session.passed_over, agent_id}))
+
+
+def eligible_agents(session: CallSession):
+    """Available agents who serve this client and speak the call's language, longest idle
+    first; agents this call already passed over come last."""
+    passed = session.passed_over or [-1]
+    return (
+        AgentPresence.objects.filter(
+            status=Status.AVAILABLE,
+            agent__is_active=True,
+            agent__agent_profile__clients=session.client_id,
+            agent__agent_profile__languages__contains=[session.language],
+            agent__agent_profile__mode__in=[AgentProfile.Mode.INBOUND, AgentProfile.Mode.BLENDED],
+        )
+        .annotate(passed=Case(When(agent_id__in=passed, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .order_by("passed", "idle_since", "agent__agent_profile__priority", "agent_id")
+    )
+
+
+def acd_dispatch() -> list[CallSession]:
+    """Offer waiting calls to agents: highest priority first, then longest waiting; each to
+    the longest-idle eligible agent. Safe to run from many processes at once: rows are
+    claimed with SKIP LOCKED, so two dispatchers never offer the same call or agent."""
+    offered: list[CallSession] = []
+    timeout = settings.ACD_OFFER_TIMEOUT_SECONDS
+    with transaction.atomic():
+        waiting = (CallSession.objects.select_for_update(skip_locked=True)
+                   .filter(state=State.QUEUED).order_by("-priority", "queued_at", "pk")[:100])
+        for session in waiting:
+            presence = (eligible_agents(session).select_for_update(skip_locked=True, of=("self",)).first())
+            if presence is None:
+                continue
+            now = timezone.now()
+            session = _transition(session, State.OFFERED, offered_to_id=presence.agent_id, offered_at=now,
+                                  offer_expires_at=now + timedelta(seconds=timeout))
+            AgentPresence.objects.filter(pk=presence.pk).update(status=Status.OFFERED, since=now)
+            offered.append(session)
+        for session in offered:
+            _schedule_offer_expiry(session, timeout)
+    for session in offered:
+        live.push(live.agent_group(session.offered_to_id), offer_payload(session))
+    return offered
+
+
+def _schedule_offer_expiry(session: CallSession, timeout: int) -> None:
+    from answering import tasks
+
+    args = (session.pk, session.offered_to_id)
+    transaction.on_commit(lambda: tasks.offer_expire.apply_async(args, countdown=timeout))
+
+
+def offer_payload(session: CallSession) -> dict:
+    return {
+        "type": "offer", "call": session.pk, "call_sid": session.call_sid, "client": session.client.name,
+        "client_slug": session.client.schema_name, "caller": session.from_number, "language": session.language,
+        "priority": session.get_priority_display(), "waited": round(session.wait_seconds()),
+        "expires_at": session.offer_expires_at.isoformat() if session.offer_expires_at else None,
+    }
+
+
+def call_accept(*, call_id: int, agent: User) -> CallSession | None:
+    """An agent takes a call: the one offered to them, or one still waiting in a queue they
+    serve. Exactly once: the UPDATE only matches while the call is still theirs to take,
+    and the database allows an agent one live call. Returns None when someone else won."""
+    session = CallSession.objects.select_related("client").filter(pk=call_id).first()
+    if session is None or not _serves(agent, session):
+        return None
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            taken = (CallSession.objects.filter(pk=call_id)
+                     .filter(Q(state=State.OFFERED, offered_to=agent) | Q(state=State.QUEUED))
+                     .update(state=State.CONNECTED, agent=agent, answered_at=now, offered_to=None,
+                             offer_expires_at=None))
+            if not taken:
+                return None
+            AgentPresence.objects.update_or_create(
+                agent=agent, defaults={"status": Status.ON_CALL, "since": now, "missed_offers": 0})
+            session.refresh_from_db()
+            _sync_record(session)
+            from answering import gateway
+
+            sid = session.call_sid
+            transaction.on_commit(lambda: gateway.get().call_redirect(sid, connect_url(session)))
+    except IntegrityError:
+        return None  # this agent is already on another live call
+    live.push(live.agent_group(agent.pk), {"type": "connected", "call": session.pk, "call_sid": session.call_sid})
+    return session
+
+
+def connect_url(session: CallSession) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/twilio/voice/connect/{session.call_sid}"
+
+
+def _serves(agent: User, session: CallSession) -> bool:
+    profile = AgentProfile.objects.filter(user=agent).first()
+    return bool(agent.is_active and profile and profile.serves(session.client, session.language))
+
+
+def call_decline(*, call_id: int, agent: User) -> bool:
+    """The offered agent says no: the call goes to the next agent at once."""
+    with transaction.atomic():
+        session = CallSession.objects.select_for_update().filter(
+            pk=call_id, state=State.OFFERED, offered_to=agent).first()
+        if session is None:
+            return False
+        _transition(session, State.QUEUED, offered_to=None, offer_expires_at=None,
+                    passed_over=sorted({*session.passed_over, agent.pk}))
+        now = timezone.now()
+        AgentPresence.objects.filter(agent=agent).update(status=Status.AVAILABLE, since=now)
+        transaction.on_commit(_dispatch_soon)
+    return True
+
+
+def offer_expire(*, call_id: int, agent_id: int) -> bool:
+    """The offer ran out: back to the queue (same place), on to the next agent. An agent who
+    misses ``ACD_MISSED_OFFERS_BEFORE_AWAY`` offers in a row is set away."""
+    with transaction.atomic():
+        session = CallSession.objects.select_for_update().filter(
+            pk=call_id, state=State.OFFERED, offered_to_id=agent_id, offer_expires_at__lte=timezone.now()).first()
+        if session is None:
+            return False  # accepted, declined or already moved on
+        _transition(session, State.QUEUED, offered_to=None, offer_expires_at=None,
+                    passed_over=sorted({*session.passed_over, agent_id}))
+        _missed_offer(agent_id)
+        transaction.on_commit(_dispatch_soon)
+    live.push(live.agent_group(agent_id), {"type": "offer_withdrawn", "call": call_id})
+    return True
+
+
+def _missed_offer(agent_id: int) -> None:
+    presence = AgentPresence.objects.select_for_update().get(agent_id=agent_id)
+    presence.missed_offers += 1
+    now = timezone.now()
+    presence.status = Status.AWAY if presence.missed_offers >= settings.ACD_MISSED_OFFERS_BEFORE_AWAY else Status.AVAILABLE
+    presence.since = now
+    presence.save(update_fields=["missed_offers", "status", "since"])
+
+
+def agent_leg_failed(*, session: CallSession, dial_status: str) -> CallSession:
+    """The agent's leg did not connect (busy, no answer, failed, dropped): the caller goes
+    back to the head of the queue and the agent counts a missed offer."""
+    with transaction.atomic():
+        locked = CallSession.objects.select_for_update().get(pk=session.pk)
+        if locked.state != State.CONNECTED:
+            return locked
+        agent_id = locked.agent_id
+        locked = _transition(locked, State.QUEUED, agent=None, answered_at=None,
+                             passed_over=sorted({*locked.passed_over, agent_id}))
+        _missed_offer(agent_id)
+        transaction.on_commit(_dispatch_soon)
+    logger.info("agent leg of %s ended %s; caller back at the head of the queue", session.call_sid, dial_status)
+    return locked
+
+
+def wrap_up_end(*, session_id: int) -> bool:
+    """Wrap-up time is over: the call is complete and the agent idle again."""
+    with transaction.atomic():
+        session = CallSession.objects.select_for_update().filter(
+            pk=session_id, state=State.WRAP_UP, wrap_up_until__lte=timezone.now()).first()
+        if session is None:
+            return False
+        _transition(session, State.COMPLETED)
+        now = timezone.now()
+        AgentPresence.objects.filter(agent_id=session.agent_id, status=Status.WRAP_UP).update(
+            status=Status.AVAILABLE, since=now, idle_since=now)
+        transaction.on_commit(_dispatch_soon)
+    return True
+
+
+def acd_sweep() -> dict[str, int]:
+    """The safety net behind every countdown (a worker may die holding one): expire
+    overdue offers, end overdue wrap-ups, then dispatch."""
+    now = timezone.now()
+    expired = sum(offer_expire(call_id=pk, agent_id=agent) for pk, agent in CallSession.objects.filter(
+        state=State.OFFERED, offer_expires_at__lte=now).values_list("pk", "offered_to_id"))
+    wrapped = sum(wrap_up_end(session_id=pk) for pk in CallSession.objects.filter(
+        state=State.WRAP_UP, wrap_up_until__lte=now).values_list("pk", flat=True))
+    offered = len(acd_dispatch())
+    return {"expired": expired, "wrapped": wrapped, "offered": offered}
+
+
+# --- Internals -------------------------------------------------------------------------
+
+def _transition(session: CallSession, to: str, **fields) -> CallSession:
+    """Move a call to ``to`` if the state machine allows it, and mirror it in the call record."""
+    if to != session.state and to not in ALLOWED[session.state]:
+        raise TransitionRefused(f"{session.call_sid}: {session.state} → {to} is not allowed")
+    fields["state"] = to
+    for name, value in fields.items():
+        setattr(session, name, value)
+    CallSession.objects.filter(pk=session.pk).update(**fields)
+    _sync_record(session)
+    if to in ENDED_STATES or to in (State.QUEUED, State.OFFERED, State.CONNECTED):
+        schema = session.client.schema_name
+        transaction.on_commit(lambda: live.push(live.client_queue_group(schema), {"type": "queue_changed"}))
+    return session
+
+
+def _dispatch_soon() -> None:
+    from answering import tasks
+
+    try:
+        tasks.acd_dispatch.delay()
+    except Exception:  # the broker is down: the periodic sweep will dispatch
+        logger.exception("could not enqueue a dispatch; the sweep will catch up")
+
+
+def _presence_set(agent_id: int | None, status: str) -> None:
+    if agent_id:
+        now = timezone.now()
+        fields = {"status": status, "since": now}
+        if status == Status.AVAILABLE:
+            fields["idle_since"] = now
+        AgentPresence.objects.filter(agent_id=agent_id).update(**fields)
+
+
+def _push_presence(presence: AgentPresence) -> None:
+    live.push(live.SUPERVISORS_GROUP, {"type": "agent", "agent": presence.agent_id, "status": presence.status})
+
+
+def _client_wrap_up_seconds(client: Client) -> int:
+    from answering.selectors import answering_settings_get
+
+    with schema_context(client.schema_name):
+        settings_row = answering_settings_get()
+    return settings_row.wrap_up_seconds if settings_row else 30
+
+
+OUTCOME_BY_STATE = {
+    State.COMPLETED: "answered", State.WRAP_UP: "answered", State.CONNECTED: "in_progress",
+    State.ABANDONED: "abandoned", State.VOICEMAIL: "voicemail", State.TRANSFERRED: "transferred",
+    State.FAILED: "failed",
+}
+
+
+def _sync_record(session: CallSession) -> None:
+    """Mirror the live session into the client's call record (its own schema)."""
+    from answering.models import CallRecord
+
+    outcome = OUTCOME_BY_STATE.get(session.state, "in_progress")
+    if session.state == State.COMPLETED and not session.answered_at:
+        outcome = "information"  # hung up in the menu, or heard an information message
+    ended = session.ended_at
+    wrap_end = session.wrap_up_until if session.state == State.COMPLETED else None
+    defaults = {
+        "caller": session.from_number, "number_dialed": session.to_number, "language": session.language,
+        "menu_choice": session.menu_choice, "priority": session.priority, "arrived_at": session.arrived_at,
+        "queued_at": session.queued_at, "offered_at": session.offered_at, "answered_at": session.answered_at,
+        "ended_at": ended, "agent_id": session.agent_id, "outcome": outcome,
+        "wait_seconds": round(session.wait_seconds()) if session.queued_at and (session.answered_at or ended) else None,
+        "talk_seconds": round((ended - session.answered_at).total_seconds()) if ended and session.answered_at else None,
+        "wrap_up_seconds": round((min(wrap_end, timezone.now()) - ended).total_seconds()) if wrap_end and ended else None,
+    }
+    with schema_context(session.client.schema_name):
+        CallRecord.objects.update_or_create(call_sid=session.call_sid, defaults=defaults)
+
+
+def queue_snapshot(client: Client) -> dict:
+    """Calls waiting for one client, for consoles and wallboards."""
+    now = timezone.now()
+    waiting = list(CallSession.objects.filter(client=client, state__in=[State.QUEUED, State.OFFERED])
+                   .order_by("-priority", "queued_at"))
+    return {"client": client.schema_name, "waiting": len(waiting),
+            "longest_wait": round(max((s.wait_seconds(now) for s in waiting), default=0)),
+            "calls": [{"call": s.pk, "caller": s.from_number, "priority": s.get_priority_display(),
+                       "language": s.language, "waited": round(s.wait_seconds(now)), "state": s.state}
+                      for s in waiting]}
+

@@ -1,0 +1,203 @@
+"""The caller's path through a client's flow: greeting, language, menu, queue, voicemail.
+
+Each function is one step: it reads the flow, moves the call (through the ACD services)
+and returns the TwiML for what the caller hears next. Views only parse Twilio's
+parameters and call these.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from twilio.twiml.voice_response import VoiceResponse
+
+from answering import twiml
+from answering.acd import services as acd
+from answering.acd.models import AgentPresence, CallSession
+from answering.models import CallRecord, MenuOption, VoicemailMessage
+from answering.selectors import DEFAULT_VOICES, CallFlow, Spoken, call_flow_get
+
+logger = logging.getLogger(__name__)
+State = CallSession.State
+MAX_INVALID_ENTRIES = 2
+
+
+def _spoken(text: str, language: str) -> Spoken:
+    voice, tts = DEFAULT_VOICES.get(language, DEFAULT_VOICES["en"])
+    return Spoken(text, voice, tts)
+
+
+def flow_for(session: CallSession) -> CallFlow:
+    with schema_context(session.client.schema_name):
+        return call_flow_get(session.client)
+
+
+def call_start(session: CallSession) -> VoiceResponse:
+    """The first thing the caller hears: the client's greeting, then the language choice
+    (when the client offers several) or the menu."""
+    flow = flow_for(session)
+    if not session.client.is_active:
+        return _suspended(session, flow)
+    if len(flow.languages) > 1:
+        acd.call_enter_menu(session=session)
+        default = flow.languages[0]
+        prompts = [flow.say("greeting", default)]
+        prompts += [flow.say("language_choice", lang, digit=index + 1)
+                    for index, lang in enumerate(flow.languages) if index > 0]
+        return twiml.gather(twiml.url(f"language/{session.call_sid}"), prompts, timeout=3)
+    return _menu(session, flow, flow.languages[0], greet=True)
+
+
+def language_chosen(session: CallSession, digits: str) -> VoiceResponse:
+    flow = flow_for(session)
+    languages = flow.languages
+    index = int(digits) - 1 if digits.isdigit() else 0
+    language = languages[index] if 0 <= index < len(languages) else languages[0]
+    acd.call_enter_menu(session=session, language=language)
+    # A caller who chose another language hears the greeting again, in theirs.
+    return _menu(session, flow, language, greet=language != languages[0])
+
+
+def _flow_name(flow: CallFlow) -> str:
+    return MenuOption.Flow.OPEN if flow.is_open(timezone.now()) else MenuOption.Flow.AFTER_HOURS
+
+
+def _menu(session: CallSession, flow: CallFlow, language: str, *, greet: bool, before=()) -> VoiceResponse:
+    name = _flow_name(flow)
+    acd.call_enter_menu(session=session, language=language)
+    greeting_key = "greeting" if name == MenuOption.Flow.OPEN else "after_hours_greeting"
+    intro = [*before, flow.say(greeting_key, language)] if greet else list(before)
+    options = flow.menu(name)
+    if not options:
+        # No menu: open hours go straight to the queue, after hours to voicemail.
+        if name == MenuOption.Flow.OPEN:
+            return _queue(session, flow, priority=0, choice="open:direct", before=intro)
+        return _voicemail(session, flow, before=intro)
+    menu_key = "menu" if name == MenuOption.Flow.OPEN else "after_hours_menu"
+    return twiml.gather(twiml.url(f"menu/{session.call_sid}?flow={name}"), [*intro, flow.say(menu_key, language)])
+
+
+def menu_chosen(session: CallSession, flow_name: str, digits: str) -> VoiceResponse:
+    flow = flow_for(session)
+    language = session.language
+    if session.state not in (State.RINGING, State.IN_MENU):
+        return twiml.empty()  # a stray second submission; the call has moved on
+    option = flow.menu(flow_name).get(digits)
+    if option is None:
+        attempts = acd.call_note_menu_attempt(session=session)
+        if attempts < MAX_INVALID_ENTRIES:
+            return _menu(session, flow, language, greet=False, before=[flow.say("invalid", language)])
+        logger.info("%s: no valid menu entry after %d tries; queueing", session.call_sid, attempts)
+        return _queue(session, flow, priority=0, choice=f"{flow_name}:invalid")
+    choice = f"{flow_name}:{option.digit}"
+    match option.action:
+        case MenuOption.Action.QUEUE:
+            return _queue(session, flow, priority=option.priority, choice=choice)
+        case MenuOption.Action.VOICEMAIL:
+            CallSession.objects.filter(pk=session.pk).update(menu_choice=choice)
+            session.menu_choice = choice
+            return _voicemail(session, flow)
+        case MenuOption.Action.INFO:
+            text = option.info_text.get(language) or option.info_text.get(flow.languages[0], "")
+            return _menu(session, flow, language, greet=False, before=[_spoken(text, language)])
+        case MenuOption.Action.TRANSFER:
+            acd.call_transfer(session=session, menu_choice=choice)
+            return twiml.transfer(option.transfer_to, caller_id=session.to_number)
+        case _:
+            return _menu(session, flow, language, greet=False)
+
+
+def _queue(session: CallSession, flow: CallFlow, *, priority: int, choice: str, before=()) -> VoiceResponse:
+    record = flow.settings.record_calls
+    acd.call_enqueue(session=session, priority=priority, menu_choice=choice, record=record)
+    notice = flow.say("recording_notice", session.language) if record else None
+    return twiml.enqueue(queue=session.client.schema_name, session_sid=session.call_sid, notice=notice, before=before)
+
+
+def _voicemail(session: CallSession, flow: CallFlow, before=()) -> VoiceResponse:
+    acd.call_to_voicemail(session=session)
+    return twiml.voicemail(session.call_sid, flow.say("voicemail", session.language), before=before)
+
+
+def _suspended(session: CallSession, flow: CallFlow) -> VoiceResponse:
+    notice = flow.say("suspended", flow.languages[0])
+    if flow.settings.suspended_action == flow.settings.SuspendedAction.VOICEMAIL:
+        return _voicemail(session, flow, before=[notice])
+    return twiml.say_then_hangup([notice])
+
+
+def queue_wait(session: CallSession, *, position: int, queue_time: int, average: int) -> VoiceResponse:
+    """Twilio asks what to play while the caller waits (again after each answer)."""
+    flow = flow_for(session)
+    if session.state not in (State.QUEUED, State.OFFERED):
+        return twiml.hold(None, 1)  # accepted: the redirect is on its way
+    if queue_time >= flow.settings.max_wait_seconds:
+        return twiml.leave()  # the queue's action sends the caller to voicemail
+    estimate = max(average, 30) * max(position, 1)
+    wait = _spoken_minutes(estimate, session.language)
+    return twiml.hold(flow.say("hold", session.language, position=position, wait=wait),
+                      flow.settings.hold_announcement_seconds)
+
+
+def _spoken_minutes(seconds: int, language: str) -> str:
+    minutes = round(seconds / 60)
+    if language == "es":
+        return "menos de un minuto" if minutes < 1 else f"{minutes} minuto{'s' if minutes > 1 else ''}"
+    return "less than a minute" if minutes < 1 else f"about {minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def queue_exited(session: CallSession, result: str) -> VoiceResponse:
+    """The caller left Twilio's queue: hung up (abandoned), was sent out (maximum wait), or errored."""
+    if result == "hangup":
+        acd.call_status_update(session=session, status="completed", sequence=None)
+        return twiml.empty()
+    if result in ("leave", "error", "system-error", "queue-full") and session.state in (State.QUEUED, State.OFFERED):
+        return _voicemail(session, flow_for(session))
+    return twiml.empty()
+
+
+def connect(session: CallSession) -> VoiceResponse:
+    """After an agent accepts: dial the agent (browser identity or phone)."""
+    if session.state != State.CONNECTED or session.agent_id is None:
+        flow = flow_for(session)
+        return _queue(session, flow, priority=session.priority, choice=session.menu_choice)
+    presence = AgentPresence.objects.filter(agent_id=session.agent_id).first()
+    return twiml.dial_agent(session_sid=session.call_sid, identity=agent_identity(session.agent_id),
+                            phone=presence.phone_number if presence else "", record=session.record)
+
+
+def agent_identity(agent_id: int) -> str:
+    return f"agent-{agent_id}"
+
+
+def dial_ended(session: CallSession, dial_status: str) -> VoiceResponse:
+    if dial_status in ("completed", "answered"):
+        return twiml.hangup()
+    session = acd.agent_leg_failed(session=session, dial_status=dial_status)
+    if session.state == State.QUEUED:
+        return twiml.enqueue(queue=session.client.schema_name, session_sid=session.call_sid, notice=None)
+    return twiml.hangup()
+
+
+def voicemail_left(session: CallSession, *, recording_sid: str, recording_url: str, duration: int | None) -> VoiceResponse:
+    """The caller finished recording: the voicemail becomes a message for the client. Idempotent."""
+    with schema_context(session.client.schema_name):
+        record = CallRecord.objects.filter(call_sid=session.call_sid).first()
+        VoicemailMessage.objects.update_or_create(
+            call_sid=session.call_sid,
+            defaults={"call": record, "caller": session.from_number, "recording_sid": recording_sid,
+                      "recording_url": recording_url, "duration": duration},
+        )
+    thanks = {"es": "Gracias. Su mensaje ha sido grabado. Adiós."}.get(
+        session.language, "Thank you. Your message has been recorded. Goodbye.")
+    return twiml.say_then_hangup([_spoken(thanks, session.language)])
+
+
+def recording_ready(session: CallSession, *, recording_sid: str, recording_url: str, duration: int | None) -> None:
+    with schema_context(session.client.schema_name):
+        CallRecord.objects.filter(call_sid=session.call_sid).update(
+            recording_sid=recording_sid, recording_url=recording_url, recording_duration=duration)
+        VoicemailMessage.objects.filter(call_sid=session.call_sid).update(
+            recording_sid=recording_sid, recording_url=recording_url, duration=duration)

@@ -1,0 +1,53 @@
+"""Work the ACD from the command line: set an agent's status, accept or decline offers, show queues."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from answering.acd import services as acd
+from answering.acd.models import AgentPresence, CallSession
+from tenants.models import User
+
+
+class Command(BaseCommand):
+    help = ("Act as an agent until the console exists: `agent ana@switchboard.example available`, "
+            "`agent ana@... accept` (waits for an offer and takes it), `agent ana@... decline`, `agent - queues`.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("email", help="the agent's email ('-' for the queues command)")
+        parser.add_argument("action", choices=["available", "break", "offline", "accept", "decline", "queues"])
+        parser.add_argument("--wait", type=float, default=120, help="accept: seconds to wait for an offer")
+
+    def handle(self, *args, email, action, wait, **options):
+        if action == "queues":
+            for session in CallSession.objects.filter(state__in=acd.LIVE_STATES).select_related("client"):
+                self.stdout.write(f"{session.client.name:<30} {session.from_number:<14} {session.state:<10} "
+                                  f"waited {round(session.wait_seconds())}s")
+            return
+        agent = User.objects.filter(email__iexact=email).first()
+        if agent is None:
+            raise CommandError(f"No user {email}.")
+        if action in ("available", "break", "offline"):
+            presence = acd.agent_status_set(agent=agent, status=action)
+            self.stdout.write(self.style.SUCCESS(f"{agent} is {presence.status}"))
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            offer = CallSession.objects.filter(state=CallSession.State.OFFERED, offered_to=agent).first()
+            if offer:
+                if action == "decline":
+                    acd.call_decline(call_id=offer.pk, agent=agent)
+                    self.stdout.write(f"Declined the call from {offer.from_number}")
+                    return
+                session = acd.call_accept(call_id=offer.pk, agent=agent)
+                if session is None:
+                    raise CommandError("Someone else took the call.")
+                self.stdout.write(self.style.SUCCESS(f"Connected to {offer.from_number} for {offer.client.name}"))
+                return
+            if AgentPresence.objects.filter(agent=agent).exclude(
+                    status__in=[AgentPresence.Status.AVAILABLE, AgentPresence.Status.OFFERED]).exists():
+                raise CommandError("The agent is not available; run `agent <email> available` first.")
+            time.sleep(0.5)
+        raise CommandError(f"No offer within {wait:.0f}s.")

@@ -1,0 +1,21 @@
+"""Twilio's URLs, on the platform host. The first five are the contract (ARCHITECTURE §5)."""
+
+from django.urls import path
+
+from answering import views
+
+urlpatterns = [
+    path("voice/incoming", views.voice_incoming, name="twilio_voice_incoming"),
+    path("voice/status", views.voice_status, name="twilio_voice_status"),
+    path("voice/fallback", views.voice_fallback, name="twilio_voice_fallback"),
+    path("messaging/incoming", views.messaging_incoming, name="twilio_messaging_incoming"),
+    path("messaging/status", views.messaging_status, name="twilio_messaging_status"),
+    path("voice/language/<str:call_sid>", views.voice_language, name="twilio_voice_language"),
+    path("voice/menu/<str:call_sid>", views.voice_menu, name="twilio_voice_menu"),
+    path("voice/wait/<str:call_sid>", views.voice_wait, name="twilio_voice_wait"),
+    path("voice/queue-exit/<str:call_sid>", views.voice_queue_exit, name="twilio_voice_queue_exit"),
+    path("voice/connect/<str:call_sid>", views.voice_connect, name="twilio_voice_connect"),
+    path("voice/dial-status/<str:call_sid>", views.voice_dial_status, name="twilio_voice_dial_status"),
+    path("voice/voicemail/<str:call_sid>", views.voice_voicemail, name="twilio_voice_voicemail"),
+    path("voice/recording/<str:call_sid>", views.voice_recording, name="twilio_voice_recording"),
+]

@@ -1,0 +1,148 @@
+"""Twilio's webhooks (platform host). Thin: parse Twilio's parameters, call ivr/acd, return TwiML."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django_tenants.utils import schema_context
+
+from answering import ivr, twiml
+from answering.acd import services as acd
+from answering.acd.models import CallSession
+from switchboard.twilio_webhooks import twilio_webhook
+from tenants import selectors as tenant_selectors
+from tenants.phone import to_e164
+
+logger = logging.getLogger("switchboard.twilio")
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _client_for(raw_number: str):
+    try:
+        return tenant_selectors.client_for_number(to_e164(raw_number))
+    except ValidationError:
+        return None
+
+
+def _session(call_sid: str) -> CallSession:
+    return get_object_or_404(CallSession.objects.select_related("client"), call_sid=call_sid)
+
+
+@twilio_webhook
+def voice_incoming(request: HttpRequest) -> HttpResponse:
+    p = request.POST
+    client = _client_for(p.get("To", ""))
+    if client is None:
+        logger.warning("call %s to unknown number %s from %s", p.get("CallSid"), p.get("To"), p.get("From"))
+        return twiml.response(twiml.not_in_service())
+    session = acd.call_arrive(call_sid=p["CallSid"], client=client, from_number=p.get("From", ""),
+                              to_number=to_e164(p["To"]), account_sid=p.get("AccountSid", ""))
+    return twiml.response(ivr.call_start(session))
+
+
+@twilio_webhook
+def voice_language(request: HttpRequest, call_sid: str) -> HttpResponse:
+    return twiml.response(ivr.language_chosen(_session(call_sid), request.POST.get("Digits", "")))
+
+
+@twilio_webhook
+def voice_menu(request: HttpRequest, call_sid: str) -> HttpResponse:
+    flow = request.GET.get("flow", "open")
+    return twiml.response(ivr.menu_chosen(_session(call_sid), flow, request.POST.get("Digits", "")))
+
+
+@twilio_webhook
+def voice_wait(request: HttpRequest, call_sid: str) -> HttpResponse:
+    p = request.POST
+    return twiml.response(ivr.queue_wait(_session(call_sid), position=_int(p.get("QueuePosition")) or 1,
+                                         queue_time=_int(p.get("QueueTime")) or 0,
+                                         average=_int(p.get("AvgQueueTime")) or 0))
+
+
+@twilio_webhook
+def voice_queue_exit(request: HttpRequest, call_sid: str) -> HttpResponse:
+    return twiml.response(ivr.queue_exited(_session(call_sid), request.POST.get("QueueResult", "")))
+
+
+@twilio_webhook
+def voice_connect(request: HttpRequest, call_sid: str) -> HttpResponse:
+    return twiml.response(ivr.connect(_session(call_sid)))
+
+
+@twilio_webhook
+def voice_dial_status(request: HttpRequest, call_sid: str) -> HttpResponse:
+    return twiml.response(ivr.dial_ended(_session(call_sid), request.POST.get("DialCallStatus", "")))
+
+
+@twilio_webhook
+def voice_voicemail(request: HttpRequest, call_sid: str) -> HttpResponse:
+    p = request.POST
+    return twiml.response(ivr.voicemail_left(_session(call_sid), recording_sid=p.get("RecordingSid", ""),
+                                             recording_url=p.get("RecordingUrl", ""),
+                                             duration=_int(p.get("RecordingDuration"))))
+
+
+@twilio_webhook
+def voice_recording(request: HttpRequest, call_sid: str) -> HttpResponse:
+    p = request.POST
+    if p.get("RecordingStatus", "completed") == "completed":
+        ivr.recording_ready(_session(call_sid), recording_sid=p.get("RecordingSid", ""),
+                            recording_url=p.get("RecordingUrl", ""), duration=_int(p.get("RecordingDuration")))
+    return HttpResponse(status=HTTPStatus.NO_CONTENT)
+
+
+@twilio_webhook
+def voice_status(request: HttpRequest) -> HttpResponse:
+    p = request.POST
+    session = CallSession.objects.select_related("client").filter(call_sid=p.get("CallSid", "")).first()
+    if session is None:
+        logger.info("status %s for unknown call %s", p.get("CallStatus"), p.get("CallSid"))
+    else:
+        acd.call_status_update(session=session, status=p.get("CallStatus", ""), sequence=_int(p.get("SequenceNumber")))
+    return HttpResponse(status=HTTPStatus.NO_CONTENT)
+
+
+@twilio_webhook(idempotent=False, use_database=False)
+def voice_fallback(request: HttpRequest) -> HttpResponse:
+    """Twilio's fallback: must answer with the database and Redis down, so it touches neither."""
+    p = request.POST
+    recorded = "RecordingUrl" in p or request.GET.get("recorded") == "1"
+    logger.error("FALLBACK call %s from %s to %s (ErrorCode=%s ErrorUrl=%s) recording=%s",
+                 p.get("CallSid"), p.get("From"), p.get("To"), p.get("ErrorCode"), p.get("ErrorUrl"),
+                 p.get("RecordingUrl", "-"))
+    return twiml.response(twiml.fallback(recorded))
+
+
+@twilio_webhook
+def messaging_incoming(request: HttpRequest) -> HttpResponse:
+    p = request.POST
+    client = _client_for(p.get("To", ""))
+    if client is None:
+        logger.warning("SMS %s to unknown number %s", p.get("MessageSid"), p.get("To"))
+        return twiml.response(twiml.sms_reply(None))
+    from answering.services import inbound_sms_receive
+
+    with schema_context(client.schema_name):
+        reply = inbound_sms_receive(client=client, message_sid=p.get("MessageSid", ""), from_number=p.get("From", ""),
+                                    to_number=p.get("To", ""), body=p.get("Body", ""),
+                                    num_media=_int(p.get("NumMedia")) or 0)
+    return twiml.response(twiml.sms_reply(reply))
+
+
+@twilio_webhook
+def messaging_status(request: HttpRequest) -> HttpResponse:
+    # Delivery records for outbound texts arrive with message delivery; until then, log.
+    p = request.POST
+    logger.info("SMS %s status %s (error %s)", p.get("MessageSid"), p.get("MessageStatus"), p.get("ErrorCode", "-"))
+    return HttpResponse(status=HTTPStatus.NO_CONTENT)
+

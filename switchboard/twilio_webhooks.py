@@ -1,0 +1,106 @@
+"""What every /twilio/ URL does before its view runs: check the signature, and answer a
+retried request with the answer it already got.
+
+The signature is checked against the URL Twilio called, rebuilt from PUBLIC_BASE_URL
+(so it validates behind a TLS-terminating proxy), with the platform's auth token or the
+token of the (sub)account that owns the number.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from http import HTTPStatus
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from twilio.request_validator import RequestValidator
+
+logger = logging.getLogger("switchboard.twilio")
+
+
+def public_url(request: HttpRequest) -> str:
+    """The URL as Twilio called it: public base + path + the raw query string."""
+    url = settings.PUBLIC_BASE_URL + request.path
+    query = request.META.get("QUERY_STRING", "")
+    return f"{url}?{query}" if query else url
+
+
+def _tokens(account_sid: str, *, use_database: bool) -> list[str]:
+    tokens = [settings.TWILIO_AUTH_TOKEN] if settings.TWILIO_AUTH_TOKEN else []
+    if use_database and account_sid and account_sid != settings.TWILIO_ACCOUNT_SID:
+        try:
+            from answering.acd.models import TwilioAccount
+
+            token = TwilioAccount.objects.filter(sid=account_sid).values_list("auth_token", flat=True).first()
+            if token:
+                tokens.insert(0, token)
+        except DatabaseError:
+            logger.warning("database unreachable: only the platform token can validate %s", account_sid)
+    return tokens
+
+
+def signature_valid(request: HttpRequest, *, use_database: bool = True) -> bool:
+    signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
+    if not signature:
+        return False
+    url = public_url(request)
+    params = request.POST
+    return any(RequestValidator(token).validate(url, params, signature)
+               for token in _tokens(params.get("AccountSid", ""), use_database=use_database))
+
+
+def _request_key(request: HttpRequest) -> str:
+    digest = hashlib.sha256(request.path.encode())
+    digest.update(request.META.get("QUERY_STRING", "").encode())
+    for key in sorted(request.POST):
+        for value in sorted(request.POST.getlist(key)):
+            digest.update(b"\0" + key.encode() + b"\0" + value.encode())
+    return digest.hexdigest()
+
+
+def twilio_webhook(view=None, *, idempotent: bool = True, use_database: bool = True):
+    """Decorate a Twilio webhook view: POST only, signed (403 otherwise, logged), and —
+    when ``idempotent`` — a retried request (identical path and parameters) gets the
+    stored answer and runs nothing again. The view and the stored answer commit together."""
+
+    def decorate(view_func):
+        @csrf_exempt
+        @functools.wraps(view_func)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method != "POST":
+                return HttpResponse(status=HTTPStatus.METHOD_NOT_ALLOWED)
+            if not signature_valid(request, use_database=use_database):
+                logger.warning("forged or unsigned Twilio request refused: %s from %s (CallSid=%s MessageSid=%s)",
+                               request.path, request.META.get("REMOTE_ADDR"), request.POST.get("CallSid", ""),
+                               request.POST.get("MessageSid", ""))
+                return HttpResponse("Invalid Twilio signature", status=HTTPStatus.FORBIDDEN, content_type="text/plain")
+            if not idempotent:
+                return view_func(request, *args, **kwargs)
+            return _once(request, view_func, args, kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
+def _once(request: HttpRequest, view_func, args, kwargs) -> HttpResponse:
+    from answering.acd.models import TwilioRequest
+
+    key = _request_key(request)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Two copies of one request arriving together: the second waits for the first.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+        stored = TwilioRequest.objects.filter(key=key).first()
+        if stored is not None:
+            logger.info("retried Twilio request %s answered from the record", request.path)
+            return HttpResponse(stored.body, status=stored.status, content_type=stored.content_type)
+        response = view_func(request, *args, **kwargs)
+        TwilioRequest.objects.create(key=key, path=request.path[:200], status=response.status_code,
+                                     content_type=response.get("Content-Type", "text/xml"),
+                                     body=response.content.decode())
+        return response

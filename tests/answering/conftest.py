@@ -1,0 +1,116 @@
+"""Fixtures for answering: flows for the world's clients, agents at work, and the simulator."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as HttpClient
+from django_tenants.utils import schema_context
+
+from answering.acd import services as acd
+from answering.services import call_flow_replace
+from answering.simulator import SimulatedCall, test_client_transport
+from tests.conftest import PLATFORM_HOST
+
+ALWAYS = [(d, "00:00", "23:59:59") for d in range(7)]
+
+BOB_FLOW = {
+    "hours": ALWAYS,
+    "options": [
+        {"flow": "open", "digit": "1", "label": "Emergency", "action": "queue", "priority": 2},
+        {"flow": "open", "digit": "2", "label": "Service", "action": "queue", "priority": 0},
+        {"flow": "open", "digit": "3", "label": "Hours", "action": "info", "info_text": {"en": "Open seven to seven."}},
+        {"flow": "open", "digit": "4", "label": "Messages", "action": "voicemail"},
+        {"flow": "open", "digit": "5", "label": "Office", "action": "transfer", "transfer_to": "+12125550190"},
+        {"flow": "open", "digit": "0", "label": "Repeat", "action": "repeat"},
+        {"flow": "after_hours", "digit": "1", "label": "Emergency", "action": "queue", "priority": 2},
+        {"flow": "after_hours", "digit": "2", "label": "Message", "action": "voicemail"},
+    ],
+    "prompts": [
+        {"key": "greeting", "text": "Thanks for calling Bob's Plumbing."},
+        {"key": "menu", "text": "Emergencies press 1. Service press 2."},
+        {"key": "after_hours_greeting", "text": "Bob's Plumbing is closed."},
+        {"key": "after_hours_menu", "text": "Emergencies press 1, messages press 2."},
+    ],
+}
+
+CHARLIE_FLOW = {
+    "hours": ALWAYS,
+    "options": [{"flow": "open", "digit": "1", "label": "Appointments", "action": "queue", "priority": 0}],
+    "prompts": [
+        {"key": "greeting", "text": "Charlie's Clinic, thank you for calling."},
+        {"key": "greeting", "language": "es", "text": "Clínica de Charlie, gracias por llamar.",
+         "voice": "Polly.Mia", "tts_language": "es-MX"},
+        {"key": "language_choice", "language": "es", "text": "Para español, oprima dos.", "voice": "Polly.Mia",
+         "tts_language": "es-MX"},
+        {"key": "menu", "text": "Appointments press 1."},
+        {"key": "menu", "language": "es", "text": "Para citas, oprima uno.", "voice": "Polly.Mia",
+         "tts_language": "es-MX"},
+    ],
+}
+
+BOB_NUMBER = "+12125550111"
+CHARLIE_NUMBER = "+13125550113"
+
+
+@pytest.fixture
+def flows(world):
+    with schema_context("bobsplumbing"):
+        call_flow_replace(**BOB_FLOW)
+    with schema_context("charlieclinic"):
+        call_flow_replace(**CHARLIE_FLOW)
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run inline (dispatch, expiry) so a test sees the ACD act at once."""
+    from switchboard.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def simulate(flows, eager_celery, django_capture_on_commit_callbacks):
+    """simulate(to, digits=[...], on_hold=fn, ...) -> SimulatedCall, run in-process."""
+    client = HttpClient()
+
+    def transport_with_commit_hooks():
+        plain = test_client_transport(client, PLATFORM_HOST)
+
+        def send(url, params, headers):
+            with django_capture_on_commit_callbacks(execute=True):
+                return plain(url, params, headers)
+
+        return send
+
+    def make(to: str, *, digits=(), from_: str = "+12125559876", **kwargs) -> SimulatedCall:
+        if kwargs.get("on_hold"):
+            hook = kwargs["on_hold"]
+
+            def on_hold_then_commit_hooks(call):
+                with django_capture_on_commit_callbacks(execute=True):
+                    hook(call)
+
+            kwargs["on_hold"] = on_hold_then_commit_hooks
+        return SimulatedCall(to=to, from_=from_, transport=transport_with_commit_hooks(), digits=list(digits),
+                             hold_poll_seconds=0.05, max_queue_seconds=10, say=lambda line: None, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run a block and then its on-commit hooks (pushes, redirects, dispatch)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def available(world, eager_celery, on_commit):
+    """available(agent) -> makes the agent available (and so eligible for offers)."""
+
+    def make(agent):
+        with on_commit():
+            return acd.agent_status_set(agent=agent, status="available")
+
+    return make

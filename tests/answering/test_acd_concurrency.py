@@ -1,0 +1,73 @@
+"""Exactly-once assignment with real concurrent transactions (committed data, many connections).
+
+Not wrapped in a test transaction: twenty threads, each with its own connection, must
+see the same committed call and race for it; the fixture cleans up after itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from answering.acd import services as acd
+from answering.acd.models import AgentPresence, CallSession
+from tenants import services as tenant_services
+from tenants.models import User
+
+State = CallSession.State
+
+
+
+@pytest.fixture
+def twenty_agents(world, django_db_blocker):
+    """Twenty committed agents serving Bob's plumbing (other threads must see them)."""
+    with django_db_blocker.unblock():
+        agents = []
+        for n in range(20):
+            user = tenant_services.user_create(email=f"racer{n}-{uuid.uuid4().hex[:6]}@switchboard.test", role="agent")
+            tenant_services.agent_skills_set(user=user, clients=[world.bobs], languages=["en"])
+            agents.append(user)
+        call = CallSession.objects.create(
+            call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
+            from_number="+12125559876", state=State.QUEUED, queued_at=timezone.now() - timedelta(seconds=5))
+        yield agents, call
+        CallSession.objects.filter(pk=call.pk).delete()
+        from django_tenants.utils import schema_context
+
+        from answering.models import CallRecord
+
+        with schema_context("bobsplumbing"):
+            CallRecord.objects.filter(call_sid=call.call_sid).delete()
+        User.objects.filter(pk__in=[a.pk for a in agents]).delete()
+
+
+def test_twenty_agents_accepting_one_call_at_once_assign_it_exactly_once(twenty_agents, django_db_blocker):
+    agents, call = twenty_agents
+    barrier = threading.Barrier(len(agents))
+    results: dict[int, bool] = {}
+
+    def accept(agent):
+        with django_db_blocker.unblock():
+            try:
+                barrier.wait()
+                results[agent.pk] = acd.call_accept(call_id=call.pk, agent=agent) is not None
+            finally:
+                connection.close()
+
+    threads = [threading.Thread(target=accept, args=(agent,)) for agent in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    winners = [pk for pk, won in results.items() if won]
+    assert len(results) == 20 and len(winners) == 1
+    with django_db_blocker.unblock():
+        session = CallSession.objects.get(pk=call.pk)
+        assert session.state == State.CONNECTED and session.agent_id == winners[0]
+        on_call = AgentPresence.objects.filter(agent__in=agents, status="on_call").values_list("agent_id", flat=True)
+        assert list(on_call) == winners

@@ -1,0 +1,84 @@
+"""The gateway's REST calls, checked by Prism against Twilio's own OpenAPI description.
+
+Prism (installed by `make test`) serves ../shared/twilio/twilio_api_v2010.prism.json and
+validates every request: paths, required fields, enums, absolute URLs, Basic auth. A
+request Twilio would refuse comes back as a 422 — exactly what this test wants to catch.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from answering.gateway import GatewayError, LiveGateway, NotConfigured, SimulatedGateway
+from tests.processes import ROOT, _port_open, _stop, _wait_for, free_port
+
+pytestmark = pytest.mark.processes
+SPEC = Path(os.getenv("SWITCHBOARD_SHARED", ROOT.parent / "shared")) / "twilio" / "twilio_api_v2010.prism.json"
+PRISM = ROOT / "var" / "node" / "node_modules" / ".bin" / "prism"
+ACCOUNT = "AC" + "a" * 32
+CALL = "CA" + "b" * 32
+
+
+@pytest.fixture(scope="module")
+def prism(tmp_path_factory):
+    if not PRISM.exists():
+        raise RuntimeError(f"Prism is not installed at {PRISM}; `make test` installs it.")
+    if not SPEC.exists():
+        raise RuntimeError(f"Twilio's API description is missing at {SPEC} (set SWITCHBOARD_SHARED).")
+    port = free_port()
+    log = tmp_path_factory.mktemp("prism") / "prism.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
+    with open(log, "wb") as out:
+        process = subprocess.Popen([str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)],
+                                   stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_for(lambda: _port_open(port), process, log, "Prism", timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def gateway(prism):
+    return LiveGateway(ACCOUNT, "token", base_url=prism)
+
+
+def test_redirecting_a_live_call_is_a_valid_twilio_request(gateway):
+    gateway.call_redirect(CALL, "https://switchboard.example.com/twilio/voice/connect/" + CALL)
+
+
+def test_ending_a_call_is_a_valid_twilio_request(gateway):
+    gateway.call_end(CALL)
+
+
+def test_dequeuing_a_caller_is_a_valid_twilio_request(gateway):
+    gateway.queue_dequeue("QU" + "c" * 32, CALL, "https://switchboard.example.com/twilio/voice/connect/" + CALL)
+
+
+def test_fetching_a_recording_is_a_valid_twilio_request(gateway):
+    recording = gateway.recording_fetch("RE" + "d" * 32)
+    assert recording.sid.startswith("RE")
+
+
+def test_a_request_twilio_would_refuse_raises_a_gateway_error(gateway):
+    with pytest.raises(GatewayError) as refused:
+        gateway.call_redirect(CALL, "not a url")  # Twilio requires an absolute URL
+    assert refused.value.status == 422
+
+
+def test_without_credentials_the_gateway_refuses_clearly():
+    with pytest.raises(NotConfigured, match="TWILIO_ACCOUNT_SID"):
+        LiveGateway("", "")
+
+
+def test_the_simulated_gateway_hands_commands_to_the_simulator(settings):
+    import json
+
+    gateway = SimulatedGateway(settings.REDIS_URL)
+    gateway.call_redirect("CAsim1", "https://x/connect")
+    item = gateway.redis.lpop("sim:call:CAsim1")
+    assert json.loads(item) == {"verb": "redirect", "url": "https://x/connect"}

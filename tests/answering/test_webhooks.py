@@ -1,0 +1,134 @@
+"""Every /twilio/ URL: signed or refused, idempotent, and the fallback that needs nothing."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.test import Client
+
+from answering.acd.models import CallSession, TwilioAccount, TwilioRequest
+from answering.simulator import new_call_sid, signature
+from tests.answering.conftest import BOB_NUMBER
+
+pytestmark = pytest.mark.django_db
+PUBLIC = "http://localhost:8000"
+
+
+def _post(path: str, params: dict, *, sign_url: str | None = None, token: str | None = None, signed: bool = True,
+          host: str = "localhost"):
+    headers = {}
+    if signed:
+        headers["HTTP_X_TWILIO_SIGNATURE"] = signature(sign_url or PUBLIC + path, params, token)
+    return Client().post(path, params, HTTP_HOST=host, **headers)
+
+
+def _incoming(call_sid: str | None = None, **extra) -> dict:
+    return {"CallSid": call_sid or new_call_sid(), "AccountSid": "AC" + "0" * 32, "From": "+12125559876",
+            "To": BOB_NUMBER, "CallStatus": "ringing", "Direction": "inbound", **extra}
+
+
+@pytest.mark.parametrize("path", ["/twilio/voice/incoming", "/twilio/voice/status", "/twilio/voice/fallback",
+                                  "/twilio/messaging/incoming", "/twilio/messaging/status",
+                                  "/twilio/voice/wait/CA123", "/twilio/voice/connect/CA123"])
+def test_unsigned_requests_are_refused(world, flows, path, caplog):
+    response = _post(path, _incoming(), signed=False)
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert "forged or unsigned Twilio request refused" in caplog.text
+
+
+def test_a_forged_signature_is_refused(world, flows):
+    params = _incoming()
+    response = _post("/twilio/voice/incoming", params, token="not-the-token")
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert not CallSession.objects.filter(call_sid=params["CallSid"]).exists()
+
+
+def test_a_signature_over_other_parameters_is_refused(world, flows):
+    params = _incoming()
+    good = signature(PUBLIC + "/twilio/voice/incoming", params)
+    tampered = {**params, "From": "+19005550000"}
+    response = Client().post("/twilio/voice/incoming", tampered, HTTP_HOST="localhost", HTTP_X_TWILIO_SIGNATURE=good)
+    assert response.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_the_signature_is_checked_against_the_public_url(world, flows, settings):
+    """Behind a TLS proxy Django sees http://internal:8000; Twilio signed https://public."""
+    settings.PUBLIC_BASE_URL = "https://answer.example.com"
+    params = _incoming()
+    ok = _post("/twilio/voice/incoming", params, sign_url="https://answer.example.com/twilio/voice/incoming")
+    assert ok.status_code == HTTPStatus.OK
+    internal = _post("/twilio/voice/incoming", _incoming(), sign_url="http://localhost:8000/twilio/voice/incoming")
+    assert internal.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_a_subaccounts_own_token_signs_its_numbers(world, flows):
+    TwilioAccount.objects.create(sid="AC" + "5" * 32, auth_token="subaccount-token")
+    params = _incoming(AccountSid="AC" + "5" * 32)
+    assert _post("/twilio/voice/incoming", params, token="subaccount-token").status_code == HTTPStatus.OK
+
+
+def test_a_retried_webhook_gets_the_same_twiml_and_writes_nothing_twice(world, flows):
+    params = _incoming()
+    first = _post("/twilio/voice/incoming", params)
+    second = _post("/twilio/voice/incoming", params)
+    assert first.status_code == second.status_code == HTTPStatus.OK
+    assert first.content == second.content
+    assert CallSession.objects.filter(call_sid=params["CallSid"]).count() == 1
+    assert TwilioRequest.objects.filter(path="/twilio/voice/incoming").count() >= 1
+    menu = f"/twilio/voice/menu/{params['CallSid']}?flow=open"
+    choose = {**params, "Digits": "2"}
+    a, b = _post(menu, choose), _post(menu, choose)
+    assert a.content == b.content and b"<Enqueue" in a.content
+
+
+def test_twiml_is_xml(world, flows):
+    response = _post("/twilio/voice/incoming", _incoming())
+    assert response["Content-Type"] == "text/xml"
+    assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response>')
+
+
+def _status(call_sid: str, status: str, seq: int):
+    return _post("/twilio/voice/status", {**_incoming(call_sid), "CallStatus": status, "SequenceNumber": str(seq)})
+
+
+def test_status_callbacks_late_twice_or_out_of_order_never_move_a_call_backwards(world, flows):
+    params = _incoming()
+    _post("/twilio/voice/incoming", params)
+    sid = params["CallSid"]
+    _post(f"/twilio/voice/menu/{sid}?flow=open", {**params, "Digits": "2"})
+    assert CallSession.objects.get(call_sid=sid).state == "queued"
+    assert _status(sid, "completed", 3).status_code == HTTPStatus.NO_CONTENT
+    assert CallSession.objects.get(call_sid=sid).state == "abandoned"
+    _status(sid, "ringing", 1)  # late
+    _status(sid, "in-progress", 2)  # late
+    _status(sid, "completed", 3)  # twice
+    session = CallSession.objects.get(call_sid=sid)
+    assert session.state == "abandoned" and session.last_sequence == 3 and session.twilio_status == "completed"
+
+
+def test_a_status_for_an_unknown_call_is_accepted_and_ignored(world):
+    assert _status(new_call_sid(), "completed", 0).status_code == HTTPStatus.NO_CONTENT
+
+
+def test_the_fallback_answers_without_database_or_redis(world, settings, django_assert_num_queries):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    params = _incoming()
+    with django_assert_num_queries(0):
+        response = _post("/twilio/voice/fallback", params)
+    assert response.status_code == HTTPStatus.OK
+    assert b"<Record" in response.content and b"fallback?recorded=1" in response.content
+    with django_assert_num_queries(0):
+        done = _post("/twilio/voice/fallback?recorded=1", {**params, "RecordingUrl": "https://api.twilio.com/x"})
+    assert b"<Hangup" in done.content
+
+
+def test_the_fallback_answers_when_the_database_is_down(world, monkeypatch):
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    def down(*args, **kwargs):
+        raise RuntimeError("database is down")
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "cursor", down)
+    response = _post("/twilio/voice/fallback", _incoming())
+    assert response.status_code == HTTPStatus.OK and b"<Record" in response.content
