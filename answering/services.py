@@ -31,15 +31,22 @@ def knowledge_facts_import(*, facts: list[dict]) -> int:
 
 def inbound_sms_receive(*, client: Client, message_sid: str, from_number: str, to_number: str, body: str,
                         num_media: int = 0) -> str | None:
-    """Store a text received on one of the client's numbers (idempotent by MessageSid) and
-    return the reply to send, if any (opt-out keywords: the compliance gate's)."""
-    from answering.models import InboundSMS
+    """Store a text received on one of the client's numbers and act on opt-out, re-subscribe
+    and help keywords (the compliance gate's); return the reply to send, if any.
 
-    InboundSMS.objects.get_or_create(
-        message_sid=message_sid,
-        defaults={"from_number": from_number, "to_number": to_number, "body": body, "num_media": num_media},
-    )
-    return None
+    Idempotent by MessageSid: a retried webhook stores nothing twice and confirms nothing twice.
+    """
+    from answering.models import InboundSMS
+    from compliance.services import inbound_sms_handle
+
+    with transaction.atomic():
+        _, created = InboundSMS.objects.get_or_create(
+            message_sid=message_sid,
+            defaults={"from_number": from_number, "to_number": to_number, "body": body, "num_media": num_media},
+        )
+        if not created:
+            return None
+        return inbound_sms_handle(client=client, from_number=from_number, body=body)
 
 
 def call_flow_replace(*, hours: list[tuple[int, str, str]], options: list[dict], prompts: list[dict],

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import schema_context
 
@@ -146,3 +148,26 @@ def messaging_status(request: HttpRequest) -> HttpResponse:
     logger.info("SMS %s status %s (error %s)", p.get("MessageSid"), p.get("MessageStatus"), p.get("ErrorCode", "-"))
     return HttpResponse(status=HTTPStatus.NO_CONTENT)
 
+
+
+# --- The agent's browser phone -------------------------------------------------------------
+
+@login_required
+def agent_voice_token(request: HttpRequest) -> JsonResponse:
+    """A Twilio Voice SDK access token for the logged-in agent: their browser rings when a
+    call they accepted is connected (the identity matches ivr.agent_identity)."""
+    from twilio.jwt.access_token import AccessToken
+    from twilio.jwt.access_token.grants import VoiceGrant
+
+    user = request.user
+    if not (user.is_platform_user and hasattr(user, "agent_profile")):
+        return JsonResponse({"error": "Only agents have a browser phone."}, status=HTTPStatus.FORBIDDEN)
+    if not (settings.TWILIO_API_KEY_SID and settings.TWILIO_API_KEY_SECRET and settings.TWILIO_TWIML_APP_SID):
+        return JsonResponse({"error": "The browser phone is not configured: set TWILIO_API_KEY_SID, "
+                                      "TWILIO_API_KEY_SECRET and TWILIO_TWIML_APP_SID."},
+                            status=HTTPStatus.SERVICE_UNAVAILABLE)
+    identity = ivr.agent_identity(user.pk)
+    token = AccessToken(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_API_KEY_SID, settings.TWILIO_API_KEY_SECRET,
+                        identity=identity, ttl=3600)
+    token.add_grant(VoiceGrant(outgoing_application_sid=settings.TWILIO_TWIML_APP_SID, incoming_allow=True))
+    return JsonResponse({"identity": identity, "token": token.to_jwt(), "ttl": 3600})

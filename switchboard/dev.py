@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 STARTED_AT = time.monotonic()
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+# SWITCHBOARD_VAR moves the embedded servers' data elsewhere (benchmarks start a second set).
+VAR = Path(os.environ.get("SWITCHBOARD_VAR", ROOT / "var")).resolve()
 LOCK_FILE = VAR / ".dev.lock"
 
 PG_DATA = VAR / "postgres"

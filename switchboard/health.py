@@ -8,7 +8,7 @@ from http import HTTPStatus
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from switchboard.celery import app as celery_app
@@ -55,3 +55,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     healthy = all(check["ok"] for check in checks.values())
     status = HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE
     return JsonResponse({"status": "ok" if healthy else "unhealthy", "checks": checks}, status=status)
+
+
+def ping(request: HttpRequest) -> HttpResponse:
+    """Liveness for load balancers: this process answers. Touches nothing else."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -185,6 +185,10 @@ DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Switchboard <noreply@switc
 TWILIO_ACCOUNT_SID = os.getenv("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.getenv("TWILIO_AUTH_TOKEN", "")
 TWILIO_API_BASE_URL = os.getenv("TWILIO_API_BASE_URL", "")
+# The agent's browser phone (Twilio Voice SDK): an API key and the TwiML app it dials out through.
+TWILIO_API_KEY_SID = os.getenv("TWILIO_API_KEY_SID", "")
+TWILIO_API_KEY_SECRET = os.getenv("TWILIO_API_KEY_SECRET", "")
+TWILIO_TWIML_APP_SID = os.getenv("TWILIO_TWIML_APP_SID", "")
 
 # How a call reaches an agent: "live" uses Twilio's REST API (needs the credentials);
 # "simulate" hands the same commands to the call simulator (development, tests).

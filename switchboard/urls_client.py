@@ -1,9 +1,10 @@
 """URLs of a client's own host (<slug>.<PLATFORM_DOMAIN>): the portal and the client-data admin."""
 
+from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
 
 from switchboard.admin_sites import client_data_admin
-from switchboard.health import healthz
+from switchboard.health import healthz, ping
 from tenants import views
 
 urlpatterns = [
@@ -11,4 +12,5 @@ urlpatterns = [
     path("accounts/", include("tenants.urls")),
     path("admin/", client_data_admin.urls),
     path("healthz", healthz, name="healthz"),
+    path("ping", csrf_exempt(ping), name="ping"),
 ]

@@ -1,9 +1,11 @@
 """URLs of the platform host: staff, agents, the platform admin, Twilio's webhooks."""
 
 from django.contrib import admin
+from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
 
-from switchboard.health import healthz
+from answering import views as answering_views
+from switchboard.health import healthz, ping
 from tenants import views
 
 urlpatterns = [
@@ -11,5 +13,7 @@ urlpatterns = [
     path("accounts/", include("tenants.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("ping", csrf_exempt(ping), name="ping"),
     path("twilio/", include("answering.urls")),
+    path("agent/voice-token", answering_views.agent_voice_token, name="agent_voice_token"),
 ]

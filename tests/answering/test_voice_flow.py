@@ -177,3 +177,25 @@ def test_an_inbound_sms_is_stored_for_the_client_that_owns_the_number(world, sim
         assert InboundSMS.objects.filter(body="Is anyone there tonight?").count() == 1
     with schema_context("charlieclinic"):
         assert not InboundSMS.objects.exists()
+
+
+def test_texting_stop_to_a_clients_number_opts_out_for_that_client_once(world, simulate):
+    from django.test import Client
+
+    from answering.simulator import signature
+    from compliance.models import DncEntry
+
+    url = "http://localhost:8000/twilio/messaging/incoming"
+    replies = []
+    for n in range(2):
+        params = {"MessageSid": f"SM{n:032d}", "AccountSid": "AC" + "0" * 32, "From": "+12125554321",
+                  "To": BOB_NUMBER, "Body": "Stop!", "NumMedia": "0"}
+        response = Client().post("/twilio/messaging/incoming", params, HTTP_HOST="localhost",
+                                 HTTP_X_TWILIO_SIGNATURE=signature(url, params))
+        replies.append(response.content.decode())
+    assert "unsubscribed" in replies[0]
+    assert "<Message>" not in replies[1]  # one confirmation at most
+    with schema_context("bobsplumbing"):
+        assert DncEntry.objects.filter(number="+12125554321").exists()
+    with schema_context("charlieclinic"):
+        assert not DncEntry.objects.filter(number="+12125554321").exists()

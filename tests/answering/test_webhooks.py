@@ -132,3 +132,21 @@ def test_the_fallback_answers_when_the_database_is_down(world, monkeypatch):
     monkeypatch.setattr(BaseDatabaseWrapper, "cursor", down)
     response = _post("/twilio/voice/fallback", _incoming())
     assert response.status_code == HTTPStatus.OK and b"<Record" in response.content
+
+
+def test_an_agent_gets_a_voice_token_for_their_identity(world, logged_in, settings):
+    import jwt
+
+    settings.TWILIO_API_KEY_SID, settings.TWILIO_API_KEY_SECRET = "SK" + "1" * 32, "secret"
+    settings.TWILIO_TWIML_APP_SID = "AP" + "2" * 32
+    body = logged_in(world.ben, "localhost").get("/agent/voice-token").json()
+    assert body["identity"] == f"agent-{world.ben.pk}"
+    claims = jwt.decode(body["token"], "secret", algorithms=["HS256"])
+    assert claims["grants"]["identity"] == f"agent-{world.ben.pk}"
+    assert claims["grants"]["voice"]["incoming"]["allow"] is True
+
+
+def test_only_agents_get_voice_tokens_and_only_when_configured(world, logged_in, settings):
+    settings.TWILIO_API_KEY_SID = ""
+    assert logged_in(world.ben, "localhost").get("/agent/voice-token").status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert logged_in(world.alice, "localhost").get("/agent/voice-token").status_code == HTTPStatus.FORBIDDEN

@@ -1,0 +1,144 @@
+"""Signed POST /twilio/voice/incoming against the production-style server, 20 and 100 at once.
+
+Run with `make bench` (or `python tests/bench/bench_webhooks.py`). The server is started
+the way the README runs production: `uvicorn switchboard.asgi:application --workers 2`
+with DEBUG=0. Every request is a new call (its own CallSid, correctly signed), so each
+one creates a call session and a call record and answers the client's greeting and menu.
+The baseline, measured in the same run against the same server: POST /ping, a minimal
+view behind the same middleware. Targets: at least half the baseline's throughput, and
+p99 under 100 ms at 20 concurrent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from _django import ROOT, bench_database
+
+REQUESTS = int(os.getenv("BENCH_REQUESTS", "2000"))
+TOKEN = "bench-auth-token"
+NUMBER = "+13125550160"
+
+
+def _sign(url: str, params: dict) -> str:
+    from twilio.request_validator import RequestValidator
+
+    return RequestValidator(TOKEN).compute_signature(url, params)
+
+
+async def _load(port: int, requests: list[tuple[str, bytes, dict]], concurrency: int) -> tuple[float, list[float]]:
+    import aiohttp
+
+    latencies: list[float] = []
+    queue = iter(requests)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def worker():
+            for path, body, headers in queue:
+                started = time.perf_counter()
+                async with session.post(f"http://127.0.0.1:{port}{path}", data=body, headers=headers) as reply:
+                    await reply.read()
+                    if reply.status != 200:
+                        raise RuntimeError(f"{path} answered {reply.status}")
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, latencies
+
+
+def _report(label: str, elapsed: float, latencies: list[float]) -> dict:
+    ordered = sorted(latencies)
+    figures = {"rps": len(ordered) / elapsed, "p50": statistics.median(ordered) * 1000,
+               "p99": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000}
+    print(f"  {label:<34} {figures['rps']:7.0f} req/s  p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms",
+          file=sys.stderr)
+    return figures
+
+
+def main() -> None:
+    with bench_database("switchboard_bench_webhooks"):
+        from django.conf import settings
+        from django.db import connections
+        from django_tenants.utils import schema_context
+
+        from answering.services import call_flow_replace
+        from tenants import services
+
+        services.client_provision(name="Bench Heating", slug="benchheating", time_zone="America/Chicago",
+                                  numbers=[services.NumberSpec(NUMBER)])
+        with schema_context("benchheating"):
+            call_flow_replace(hours=[(d, "00:00", "23:59:59") for d in range(7)],
+                              options=[{"flow": "open", "digit": "1", "label": "Service", "action": "queue"}],
+                              prompts=[{"key": "menu", "text": "For service press 1."}])
+        database_url = os.environ["DATABASE_URL"]
+        connections.close_all()
+
+        port = _free_port()
+        public = f"http://localhost:{port}"
+        env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-secret",
+               "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_MODE": "simulate",
+               "PUBLIC_BASE_URL": public, "LOG_LEVEL": "WARNING", "SWITCHBOARD_TESTING": "0"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", "2", "--proxy-headers", "--no-access-log", "--lifespan", "off"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait(port)
+            results = {}
+            for concurrency in (20, 100):
+                baseline = [("/ping", b"", {"Host": "localhost"})] * REQUESTS
+                incoming = []
+                for n in range(REQUESTS):
+                    params = {"CallSid": f"CA{concurrency:04d}{n:028d}", "AccountSid": "AC" + "b" * 32,
+                              "From": "+13125559999", "To": NUMBER, "CallStatus": "ringing", "Direction": "inbound"}
+                    headers = {"Host": "localhost", "Content-Type": "application/x-www-form-urlencoded",
+                               "X-Twilio-Signature": _sign(f"{public}/twilio/voice/incoming", params)}
+                    incoming.append(("/twilio/voice/incoming", urlencode(params).encode(), headers))
+                asyncio.run(_load(port, baseline[:200], concurrency))  # warm both workers
+                base = _report(f"baseline /ping @ {concurrency}", *asyncio.run(_load(port, baseline, concurrency)))
+                real = _report(f"/twilio/voice/incoming @ {concurrency}", *asyncio.run(_load(port, incoming, concurrency)))
+                results[concurrency] = (base, real)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+        _ = settings
+    for concurrency, (base, real) in results.items():
+        ratio = real["rps"] / base["rps"]
+        print(f"voice/incoming @ {concurrency}: {real['rps']:.0f} req/s p50 {real['p50']:.0f} ms p99 {real['p99']:.0f} ms; "
+              f"baseline {base['rps']:.0f} req/s p99 {base['p99']:.0f} ms; ratio {ratio:.2f} "
+              f"({'met' if ratio >= 0.5 else 'MISSED'} half-baseline"
+              + (f", p99 < 100 ms {'met' if real['p99'] < 100 else 'MISSED'})" if concurrency == 20 else ")"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/ping",
+                                                          headers={"Host": "localhost"}), timeout=1)
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+if __name__ == "__main__":
+    main()
