@@ -528,6 +528,7 @@ def contacts_scrub(
         ctx = _context(client=client, purpose=purpose, channel=channel, at=at, campaign=campaign, subject=subject)
         invalid_reason = {}
         with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_SCRUB_TABLE}")  # an earlier scrub in this transaction
             cursor.execute(f"CREATE TEMP TABLE {_SCRUB_TABLE} (key int, number text, national bigint, npa int, "
                            f"address_state text) ON COMMIT DROP")
             loaded = 0

@@ -107,8 +107,8 @@ def sms_text_normalize(body: str) -> str:
     return _NOT_WORD.sub(" ", _APOSTROPHES.sub("", (body or "").lower())).strip()
 
 
-def sms_keyword_match(body: str) -> tuple[str, str] | None:
-    """(action, matched keyword) for an inbound text, or None. Opting out wins over anything else."""
+def sms_keyword_match(body: str) -> tuple[str, SmsKeyword] | None:
+    """(action, the keyword that matched) for an inbound text, or None. Opting out wins over anything else."""
     text = sms_text_normalize(body)
     if not text:
         return None
@@ -120,11 +120,11 @@ def sms_keyword_match(body: str) -> tuple[str, str] | None:
             if kw.action != action:
                 continue
             if kw.match == SmsKeyword.Match.EXACT and text == kw.text:
-                return action, kw.text
+                return action, kw
             if kw.match == SmsKeyword.Match.FIRST_WORD and (text == kw.text or text.startswith(kw.text + " ")):
-                return action, kw.text
+                return action, kw
             if kw.match == SmsKeyword.Match.PHRASE and f" {kw.text} " in padded:
-                return action, kw.text
+                return action, kw
     return None
 
 
@@ -141,8 +141,7 @@ def inbound_sms_handle(*, client: Client, from_number: str, body: str) -> str | 
     action, keyword = match
     asked_by = f"sms from {from_number}"
     if action == SmsKeyword.Action.OPT_OUT:
-        first_word = sms_text_normalize(body).startswith(keyword)
-        source = OptOutSource.SMS_KEYWORD if first_word else OptOutSource.SMS_TEXT
+        source = OptOutSource.SMS_TEXT if keyword.match == SmsKeyword.Match.PHRASE else OptOutSource.SMS_KEYWORD
         _, created = opt_out_record(client=client, number=from_number, source=source, added_by=asked_by,
                                     reason=(body or "").strip())
         if not created:

@@ -136,6 +136,8 @@ def registry_load(
             cursor.execute(f"ANALYZE public.{TABLE}")
             added = total
         else:
+            # ON COMMIT DROP, and dropped first too: two loads may share one outer transaction.
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.registry_change, pg_temp.registry_change_last")
             cursor.execute("CREATE TEMP TABLE registry_change (line bigint, number bigint, op char(1)) ON COMMIT DROP")
             with cursor.cursor.copy("COPY registry_change (line, number, op) FROM STDIN") as copy:
                 for row in _change_rows(path, report, progress, deletions):

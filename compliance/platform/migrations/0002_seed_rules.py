@@ -42,7 +42,7 @@ RULES = [
     dict(jurisdiction="MS", name="Telephone solicitations", purposes=[T], window=("08:00", "21:00"), no_sundays=True,
          source="Miss. Code Ann. § 77-3-723(1) (no Sundays); § 77-3-603(a) (8:00–21:00). The PSC's holiday ban "
                 "(39 Miss. Admin. Code Pt. I R. 1:28) was repealed in 2024.",
-         effective_from="2024-07-01"),
+         effective_from="2003-07-01"),
 ]
 
 KEYWORDS = (
