@@ -8,6 +8,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from answering.services import call_flow_replace, knowledge_facts_import
+from compliance.demo import compliance_demo_seed
 from tenants import selectors, services
 from tenants.models import Client, Role, User
 
@@ -157,6 +158,7 @@ def demo_seed() -> dict[str, Client]:
             user=users["ben@switchboard.example"], clients=[clients["northside"], clients["harpercole"]],
             languages=["en"], mode="inbound",
         )
+    compliance_demo_seed(clients)
     return clients
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("tenants.urls")),
     path("admin/", client_data_admin.urls),
+    path("compliance/", include("compliance.urls")),
     path("healthz", healthz, name="healthz"),
     path("ping", csrf_exempt(ping), name="ping"),
 ]
