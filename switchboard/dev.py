@@ -355,7 +355,8 @@ def pg_start(port: int, account: pwd.struct_passwd | None) -> None:
     """Start the server on 127.0.0.1:port over TCP only (unix socket paths under a deep
     checkout exceed the 107-byte limit). pg_ctl daemonizes with setsid, so a Ctrl-C in the
     terminal does not reach postgres; we stop it ourselves."""
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories=''"
+    # Django under ASGI holds a connection per request in flight: room for a busy night.
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c max_connections=300"
     try:
         pg_tool("pg_ctl", "-D", str(PG_DATA), "-w", "-t", "60", "-l", str(PG_LOG), "-o", options,
                 "start", account=account, timeout=90)

@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import AgentProfile, Client, Domain, PhoneNumber, Role, User
 from tenants.models.clients import validate_languages, validate_time_zone
 from tenants.phone import to_e164
+from tenants.schema_clone import schema_clone
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def client_provision(
             client = Client.objects.create(
                 schema_name=slug, name=name.strip(), time_zone=time_zone, languages=list(languages)
             )
-            CloneSchema().clone_schema(TEMPLATE_SCHEMA, slug)
+            schema_clone(TEMPLATE_SCHEMA, slug)
             Domain.objects.create(tenant=client, domain=domain, is_primary=True)
             for spec in parsed_numbers:
                 PhoneNumber.objects.create(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 
 from _django import bench_database, progress, summary
@@ -45,6 +46,8 @@ def main() -> None:
             replayed.append(time.perf_counter() - started)
             progress(i + 1, REPLAYED, "replayed")
 
+    tenth = max(1, CLONED // 10)
+    print(f"  first {tenth}: {summary(cloned[:tenth])}; last {tenth}: {summary(cloned[-tenth:])}", file=sys.stderr)
     print(f"provision (clone template):   {summary(cloned)}")
     print(f"baseline (replay migrations): {summary(replayed)}")
     print(f"clone is {statistics.median(replayed) / statistics.median(cloned):.1f}x faster; "

@@ -116,3 +116,49 @@ def test_a_stale_template_is_migrated_before_cloning(world, monkeypatch):
 
 def test_the_template_is_current_after_setup(world):
     assert services.template_schema_is_current()
+
+
+def _shape(schema: str) -> dict[str, list]:
+    """Everything a schema's structure is made of, with the schema name taken out."""
+    queries = {
+        "columns": "SELECT table_name, column_name, data_type, is_nullable, is_identity FROM information_schema.columns "
+                   "WHERE table_schema = %s ORDER BY 1, 2",
+        "constraints": "SELECT c.relname, con.conname, con.contype, pg_get_constraintdef(con.oid) FROM pg_constraint con "
+                       "JOIN pg_class c ON c.oid = con.conrelid WHERE con.connamespace = %s::regnamespace ORDER BY 1, 2",
+        "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1, 2",
+        "triggers": "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE c.relnamespace = %s::regnamespace AND NOT t.tgisinternal ORDER BY 1, 2",
+        "functions": "SELECT proname FROM pg_proc WHERE pronamespace = %s::regnamespace ORDER BY 1",
+    }
+    shape = {}
+    with connection.cursor() as cursor:
+        for name, sql in queries.items():
+            cursor.execute(sql, [schema])
+            shape[name] = [tuple(str(v).replace(f'"{schema}".', "S.").replace(f"{schema}.", "S.") for v in row)
+                           for row in cursor.fetchall()]
+    return shape
+
+
+def test_the_clone_has_the_templates_exact_shape(world):
+    """Columns, identities, constraints (foreign keys too), indexes, triggers, functions."""
+    services.client_provision(name="Lena's Locksmiths", slug="lenaslocks", time_zone="UTC")
+    clone, template = _shape("lenaslocks"), _shape(services.TEMPLATE_SCHEMA)
+    assert clone == template
+    assert any(row[2] == "f" for row in clone["constraints"])  # foreign keys came along
+    assert clone["triggers"]  # and the ledger's append-only triggers
+
+
+def test_the_clones_identity_sequences_are_its_own(world):
+    services.client_provision(name="Max's Movers", slug="maxsmovers", time_zone="UTC")
+    with schema_context("maxsmovers"):
+        KnowledgeFact.objects.create(title="First", body="x")
+        fact = KnowledgeFact.objects.create(title="Second", body="y")
+    with schema_context(services.TEMPLATE_SCHEMA):
+        assert KnowledgeFact.objects.count() == 0
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT max(id) FROM "maxsmovers".django_migrations')
+        recorded = cursor.fetchone()[0]
+        cursor.execute('INSERT INTO "maxsmovers".django_migrations (app, name, applied) VALUES (%s, %s, now()) '
+                       'RETURNING id', ["test", "probe"])
+        assert cursor.fetchone()[0] > recorded
+    assert fact.pk == 2
