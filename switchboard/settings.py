@@ -80,6 +80,9 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 # migration (`setup_platform` keeps it current); see tenants/services.py.
 TENANT_BASE_SCHEMA = "template_client"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Issue SET search_path only when the schema changes, not before every query: a webhook
+# moves between the public and a client's schema many times and each SET is a round trip.
+TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "tenants.User"
 
 MIDDLEWARE = [
