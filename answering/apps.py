@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class AnsweringConfig(AppConfig):
     name = "answering"
     verbose_name = "Answering"
+
+    def ready(self) -> None:
+        from answering import signals  # noqa: F401  (connects the flow cache's invalidation)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from twilio.twiml.voice_response import VoiceResponse
 
-from answering import twiml
+from answering import flow_cache, twiml
 from answering.acd import services as acd
 from answering.acd.models import AgentPresence, CallSession
 from answering.models import CallRecord, MenuOption, VoicemailMessage
@@ -30,8 +30,13 @@ def _spoken(text: str, language: str) -> Spoken:
 
 
 def flow_for(session: CallSession) -> CallFlow:
-    with schema_context(session.client.schema_name):
-        return call_flow_get(session.client)
+    client = session.client
+
+    def load() -> CallFlow:
+        with schema_context(client.schema_name):
+            return call_flow_get(client)
+
+    return flow_cache.flow_get(client.schema_name, load)
 
 
 def call_start(session: CallSession) -> VoiceResponse:

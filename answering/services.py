@@ -70,3 +70,8 @@ def call_flow_replace(*, hours: list[tuple[int, str, str]], options: list[dict],
                                             defaults={k: v for k, v in prompt.items() if k not in ("key", "language")})
         if record_calls is not None:
             AnsweringSettings.objects.update(record_calls=record_calls)
+        from django.db import connection
+
+        from answering import flow_cache
+
+        flow_cache.flow_changed(connection.schema_name)  # .update() sends no signal

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import schema_context
 
-from answering import ivr, twiml
+from answering import flow_cache, ivr, twiml
 from answering.acd import services as acd
 from answering.acd.models import CallSession
 from switchboard.twilio_webhooks import twilio_webhook
@@ -31,9 +31,10 @@ def _int(value: str | None) -> int | None:
 
 def _client_for(raw_number: str):
     try:
-        return tenant_selectors.client_for_number(to_e164(raw_number))
+        number = to_e164(raw_number)
     except ValidationError:
         return None
+    return flow_cache.client_for_number(number, lambda: tenant_selectors.client_for_number(number))
 
 
 def _session(call_sid: str) -> CallSession:

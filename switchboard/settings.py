@@ -118,7 +118,16 @@ TEMPLATES = [
 ]
 
 # --- Data --------------------------------------------------------------------------
-DATABASE_URL = os.getenv("DATABASE_URL", "postgres://postgres@127.0.0.1:55432/switchboard")
+def _embedded_port(name: str, default: int) -> int:
+    """The port `make run` chose for its embedded server (remembered under var/), so
+    `python manage.py ...` in a second terminal reaches the same servers."""
+    try:
+        return int((Path(os.getenv("SWITCHBOARD_VAR", BASE_DIR / "var")) / f"{name}.port").read_text().strip())
+    except (OSError, ValueError):
+        return default
+
+
+DATABASE_URL = os.getenv("DATABASE_URL", f"postgres://postgres@127.0.0.1:{_embedded_port('postgres', 55432)}/switchboard")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 # Several suites can share one server (two terminals, or helpers): each names its own.
@@ -126,7 +135,7 @@ DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME", "test_sw
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.getenv("REDIS_URL", "redis://127.0.0.1:56379/0")
+REDIS_URL = os.getenv("REDIS_URL", f"redis://127.0.0.1:{_embedded_port('redis', 56379)}/0")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

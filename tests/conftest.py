@@ -109,9 +109,14 @@ def world(django_db_setup, django_db_blocker) -> World:
 
 @pytest.fixture(autouse=True)
 def _public_schema_after_each_test():
-    """A test that enters a schema never leaks it into the next one."""
+    """A test that enters a schema never leaks it into the next one, nor a cached flow
+    read from data its transaction rolled back."""
+    from answering import flow_cache
+
+    flow_cache.clear()
     yield
     connection.set_schema_to_public()
+    flow_cache.clear()
 
 
 def http(host: str) -> HttpClient:

@@ -49,13 +49,15 @@ class TransitionRefused(Exception):
 
 def call_arrive(*, call_sid: str, client: Client, from_number: str, to_number: str, account_sid: str = "",
                 direction: str = CallSession.Direction.INBOUND) -> CallSession:
-    """Record a new call. Idempotent: a retried webhook finds the session it made."""
-    session, created = CallSession.objects.get_or_create(
-        call_sid=call_sid,
-        defaults={"client": client, "from_number": from_number, "to_number": to_number,
-                  "account_sid": account_sid, "direction": direction, "language": client.languages[0]},
-    )
-    if created:
+    """Record a new call. Idempotent: a retried webhook finds the session it made.
+
+    One INSERT ... ON CONFLICT DO NOTHING, then a read: no savepoints on the hot path."""
+    CallSession.objects.bulk_create([CallSession(
+        call_sid=call_sid, client=client, from_number=from_number, to_number=to_number, account_sid=account_sid,
+        direction=direction, language=client.languages[0])], ignore_conflicts=True)
+    session = CallSession.objects.get(call_sid=call_sid)
+    session.client = client
+    if session.state == State.RINGING:
         _sync_record(session)
     return session
 
@@ -364,7 +366,8 @@ def _transition(session: CallSession, to: str, **fields) -> CallSession:
     for name, value in fields.items():
         setattr(session, name, value)
     CallSession.objects.filter(pk=session.pk).update(**fields)
-    _sync_record(session)
+    if to != State.IN_MENU:  # the record already shows the call arriving; the menu adds nothing to it
+        _sync_record(session)
     if to in ENDED_STATES or to in (State.QUEUED, State.OFFERED, State.CONNECTED):
         schema = session.client.schema_name
         transaction.on_commit(lambda: live.push(live.client_queue_group(schema), {"type": "queue_changed"}))
@@ -427,7 +430,9 @@ def _sync_record(session: CallSession) -> None:
         "wrap_up_seconds": round((min(wrap_end, timezone.now()) - ended).total_seconds()) if wrap_end and ended else None,
     }
     with schema_context(session.client.schema_name):
-        CallRecord.objects.update_or_create(call_sid=session.call_sid, defaults=defaults)
+        # One upsert (INSERT ... ON CONFLICT DO UPDATE): no read, no savepoint.
+        CallRecord.objects.bulk_create([CallRecord(call_sid=session.call_sid, **defaults)], update_conflicts=True,
+                                       unique_fields=["call_sid"], update_fields=list(defaults))
 
 
 def queue_snapshot(client: Client) -> dict:

@@ -120,7 +120,9 @@ def test_nobody_answers_within_the_maximum_wait_so_the_caller_leaves_a_voicemail
     with schema_context("bobsplumbing"):
         from answering.models import AnsweringSettings
 
-        AnsweringSettings.objects.update(max_wait_seconds=0)
+        settings_row = AnsweringSettings.objects.get()
+        settings_row.max_wait_seconds = 0
+        settings_row.save()
     call = simulate(BOB_NUMBER, digits=["2"])
     assert call.run() == "voicemail"
     with schema_context("bobsplumbing"):
@@ -199,3 +201,29 @@ def test_texting_stop_to_a_clients_number_opts_out_for_that_client_once(world, s
         assert DncEntry.objects.filter(number="+12125554321").exists()
     with schema_context("charlieclinic"):
         assert not DncEntry.objects.filter(number="+12125554321").exists()
+
+
+def test_a_changed_flow_is_heard_on_the_next_call(world, simulate):
+    from answering.models import Prompt
+
+    first = simulate(BOB_NUMBER, digits=["4"])
+    first.run()
+    with schema_context("bobsplumbing"):
+        prompt = Prompt.objects.get(key="greeting", language="en")
+        prompt.text = "Bob's Plumbing, new greeting."
+        prompt.save()
+    second = simulate(BOB_NUMBER, digits=["4"])
+    second.run()
+    assert first.said[0] == "Thanks for calling Bob's Plumbing."
+    assert second.said[0] == "Bob's Plumbing, new greeting."
+
+
+def test_calls_are_answered_from_the_database_when_redis_is_down(world, simulate, settings):
+    from answering import flow_cache
+
+    flow_cache._client = None
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    try:
+        assert flow_cache.flow_get("bobsplumbing", lambda: "from the database") == "from the database"
+    finally:
+        flow_cache._client = None

@@ -1,0 +1,99 @@
+"""A per-process cache of each client's call flow and of the number → client map.
+
+Every webhook of a call needs the client's flow (prompts, menu, hours: five queries) and
+the client behind the dialed number. Both change rarely, so each process keeps them and
+asks Redis for a version number instead (one round trip). Writers bump the version when
+their transaction commits (so no reader can cache a half-written flow under the new
+version) and clear this process's copy at once. If Redis is unreachable the cache is
+skipped and the database answers: callers are never failed by a cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_flows: dict[str, tuple[tuple[int, ...], object]] = {}
+_numbers: dict[str, tuple[tuple[int, ...], object]] = {}
+_client: redis.Redis | None = None
+NUMBERS_KEY = "switchboard:numbers:version"
+
+
+def _redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.2, socket_connect_timeout=0.2)
+    return _client
+
+
+def _version(*keys: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(v or 0) for v in _redis().mget(keys))
+    except (redis.RedisError, ValueError):
+        logger.warning("flow cache: Redis unreachable; reading from the database")
+        return None
+
+
+def _flow_key(schema: str) -> str:
+    return f"switchboard:flow:{schema}:version"
+
+
+def flow_get(schema: str, load):
+    """The flow of ``schema``: from this process's cache when current, else ``load()``."""
+    # A flow also holds its client's name and languages: a change to clients renews it too.
+    version = _version(_flow_key(schema), NUMBERS_KEY)
+    if version is not None:
+        hit = _flows.get(schema)
+        if hit and hit[0] == version:
+            return hit[1]
+    flow = load()
+    if version is not None:
+        with _lock:
+            _flows[schema] = (version, flow)
+    return flow
+
+
+def client_for_number(number: str, load):
+    version = _version(NUMBERS_KEY)
+    if version is not None:
+        hit = _numbers.get(number)
+        if hit and hit[0] == version:
+            return hit[1]
+    client = load()
+    if version is not None and client is not None:
+        with _lock:
+            _numbers[number] = (version, client)
+    return client
+
+
+def flow_changed(schema: str) -> None:
+    """Call when a client's flow changes: this process forgets it now, others on commit."""
+    _flows.pop(schema, None)
+    transaction.on_commit(lambda: _bump(_flow_key(schema)))
+
+
+def numbers_changed() -> None:
+    """Call when numbers or clients change (a suspended client must not keep its old flow)."""
+    _numbers.clear()
+    _flows.clear()
+    transaction.on_commit(lambda: _bump(NUMBERS_KEY))
+
+
+def _bump(key: str) -> None:
+    try:
+        _redis().incr(key)
+    except redis.RedisError:
+        logger.warning("flow cache: could not bump %s; other processes keep their copy", key)
+
+
+def clear() -> None:
+    """Forget everything in this process (tests)."""
+    _flows.clear()
+    _numbers.clear()
