@@ -41,7 +41,8 @@ def _redis() -> str:
 
 
 def _celery() -> str:
-    replies = celery_app.control.ping(timeout=0.5) or []
+    # limit=1: answer as soon as one worker replies instead of waiting out the timeout.
+    replies = celery_app.control.ping(timeout=0.5, limit=1) or []
     if not replies:
         raise RuntimeError("no worker answered a ping within 0.5 s")
     return f"{len(replies)} worker(s): " + ", ".join(sorted(name for reply in replies for name in reply))
