@@ -30,7 +30,7 @@ def knowledge_facts_import(*, facts: list[dict]) -> int:
 
 
 def inbound_sms_receive(*, client: Client, message_sid: str, from_number: str, to_number: str, body: str,
-                        num_media: int = 0) -> str | None:
+                        num_media: int = 0, twilio_replied: bool = False) -> str | None:
     """Store a text received on one of the client's numbers and act on opt-out, re-subscribe
     and help keywords (the compliance gate's); return the reply to send, if any.
 
@@ -46,7 +46,9 @@ def inbound_sms_receive(*, client: Client, message_sid: str, from_number: str, t
         )
         if not created:
             return None
-        return inbound_sms_handle(client=client, from_number=from_number, body=body)
+        reply = inbound_sms_handle(client=client, from_number=from_number, body=body)
+    # With Twilio's Advanced Opt-Out on, Twilio has already confirmed the keyword: one text at most.
+    return None if twilio_replied else reply
 
 
 def call_flow_replace(*, hours: list[tuple[int, str, str]], options: list[dict], prompts: list[dict],

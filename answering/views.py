@@ -138,7 +138,8 @@ def messaging_incoming(request: HttpRequest) -> HttpResponse:
     with schema_context(client.schema_name):
         reply = inbound_sms_receive(client=client, message_sid=p.get("MessageSid", ""), from_number=p.get("From", ""),
                                     to_number=p.get("To", ""), body=p.get("Body", ""),
-                                    num_media=_int(p.get("NumMedia")) or 0)
+                                    num_media=_int(p.get("NumMedia")) or 0,
+                                    twilio_replied=bool(p.get("OptOutType")))
     return twiml.response(twiml.sms_reply(reply))
 
 

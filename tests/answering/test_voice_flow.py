@@ -227,3 +227,19 @@ def test_calls_are_answered_from_the_database_when_redis_is_down(world, simulate
         assert flow_cache.flow_get("bobsplumbing", lambda: "from the database") == "from the database"
     finally:
         flow_cache._client = None
+
+
+def test_when_twilio_already_confirmed_the_opt_out_we_do_not_confirm_again(world, simulate):
+    from django.test import Client
+
+    from answering.simulator import signature
+    from compliance.models import DncEntry
+
+    url = "http://localhost:8000/twilio/messaging/incoming"
+    params = {"MessageSid": "SM" + "7" * 32, "AccountSid": "AC" + "0" * 32, "From": "+12125554322",
+              "To": BOB_NUMBER, "Body": "STOP", "NumMedia": "0", "OptOutType": "STOP"}
+    response = Client().post("/twilio/messaging/incoming", params, HTTP_HOST="localhost",
+                             HTTP_X_TWILIO_SIGNATURE=signature(url, params))
+    assert "<Message>" not in response.content.decode()
+    with schema_context("bobsplumbing"):
+        assert DncEntry.objects.filter(number="+12125554322").exists()
