@@ -88,19 +88,25 @@ def twilio_webhook(view=None, *, idempotent: bool = True, use_database: bool = T
 
 
 def _once(request: HttpRequest, view_func, args, kwargs) -> HttpResponse:
+    """Claim the request's key first (INSERT ... ON CONFLICT DO NOTHING): the claimant runs
+    the view and stores its answer in the same transaction; a copy arriving meanwhile
+    waits on the claim's row, then reads the stored answer."""
     from answering.acd.models import TwilioRequest
 
     key = _request_key(request)
+    table = TwilioRequest._meta.db_table
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # Two copies of one request arriving together: the second waits for the first.
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
-        stored = TwilioRequest.objects.filter(key=key).first()
-        if stored is not None:
+            cursor.execute(f'INSERT INTO "{table}" (key, path, status, content_type, body, created) '
+                           "VALUES (%s, %s, 0, '', '', now()) ON CONFLICT (key) DO NOTHING RETURNING key",
+                           [key, request.path[:200]])
+            claimed = cursor.fetchone() is not None
+        if not claimed:
+            stored = TwilioRequest.objects.get(key=key)
             logger.info("retried Twilio request %s answered from the record", request.path)
             return HttpResponse(stored.body, status=stored.status, content_type=stored.content_type)
         response = view_func(request, *args, **kwargs)
-        TwilioRequest.objects.create(key=key, path=request.path[:200], status=response.status_code,
-                                     content_type=response.get("Content-Type", "text/xml"),
-                                     body=response.content.decode())
+        TwilioRequest.objects.filter(key=key).update(
+            status=response.status_code, content_type=response.get("Content-Type", "text/xml"),
+            body=response.content.decode())
         return response

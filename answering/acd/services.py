@@ -57,8 +57,8 @@ def call_arrive(*, call_sid: str, client: Client, from_number: str, to_number: s
         direction=direction, language=client.languages[0])], ignore_conflicts=True)
     session = CallSession.objects.get(call_sid=call_sid)
     session.client = client
-    if session.state == State.RINGING:
-        _sync_record(session)
+    # The call record is written from the first step that matters to it (queued,
+    # voicemail, transferred, ended), keeping the first webhook to three statements.
     return session
 
 

@@ -88,7 +88,7 @@ def main() -> None:
                "PUBLIC_BASE_URL": public, "LOG_LEVEL": "WARNING", "SWITCHBOARD_TESTING": "0"}
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", "2", "--proxy-headers", "--no-access-log", "--lifespan", "off"],
+             str(port), "--workers", os.getenv("BENCH_WORKERS", "4"), "--proxy-headers", "--no-access-log", "--lifespan", "off"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait(port)
