@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from answering.models import AnsweringSettings, KnowledgeFact
-from switchboard.admin_sites import ClientDataModelAdmin, client_data_admin
+from switchboard.admin_sites import ClientDataModelAdmin, ReadOnlyAdminMixin, client_data_admin
 
 
 @admin.register(AnsweringSettings, site=client_data_admin)
@@ -51,17 +51,8 @@ class ClosureAdmin(ClientDataModelAdmin):
     list_display = ("name", "starts", "ends")
 
 
-class ReadOnlyAdmin(ClientDataModelAdmin):
-    """Records of what happened: read, never edited."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
+    pass
 
 
 @admin.register(CallRecord, site=client_data_admin)

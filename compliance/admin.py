@@ -16,7 +16,7 @@ from compliance.exports import ledger_csv_response
 from compliance.forms import CheckNumberForm
 from compliance.models import ComplianceSettings, Consent, DncEntry, LedgerEntry
 from compliance.rules import OptOutSource
-from switchboard.admin_sites import ClientDataModelAdmin, client_data_admin
+from switchboard.admin_sites import ClientDataModelAdmin, ReadOnlyAdminMixin, client_data_admin
 
 
 @admin.register(DncEntry, site=client_data_admin)
@@ -78,7 +78,9 @@ class ComplianceSettingsAdmin(ClientDataModelAdmin):
 
 
 @admin.register(LedgerEntry, site=client_data_admin)
-class LedgerEntryAdmin(ClientDataModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
+    """Read-only here, and the database refuses changes anyway (an append-only trigger)."""
+
     list_display = ("created", "event", "number", "purpose", "channel", "outcome", "short_reasons", "asked_by")
     list_filter = ("event", "outcome", "purpose", "channel")
     search_fields = ("number", "asked_by", "detail")
@@ -88,15 +90,6 @@ class LedgerEntryAdmin(ClientDataModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in LedgerEntry._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the database refuses anyway; the admin doesn't offer it
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Reasons")
     def short_reasons(self, obj: LedgerEntry) -> str:

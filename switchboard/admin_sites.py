@@ -68,3 +68,16 @@ class ClientDataModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.admin_site.has_permission(request)
+
+
+class ReadOnlyAdminMixin:
+    """Records of what happened (calls, the ledger, registry loads): read, never edited here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from switchboard.admin_sites import ReadOnlyAdminMixin
+
 from compliance.platform.models import (
     AreaCode,
     CallingRule,
@@ -28,22 +30,13 @@ class PlatformDncEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(RegistryLoad)
-class RegistryLoadAdmin(admin.ModelAdmin):
+class RegistryLoadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Loads happen with `manage.py load_dnc_registry`; here they are read."""
 
     list_display = ("file_name", "kind", "file_date", "loaded_at", "added", "deleted", "malformed", "total_after",
                     "seconds")
     list_filter = ("kind",)
     readonly_fields = [f.name for f in RegistryLoad._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CallingRule)
