@@ -239,3 +239,11 @@ class SimulatedCall:
         self.outcome = "answered"
         return self.post(action, {"DialCallStatus": "completed", "DialCallSid": new_call_sid(),
                                   "DialCallDuration": str(self.talk_seconds), "DialBridged": "true"}).body
+
+
+def send_sms(*, transport: Transport, to: str, from_: str, body: str, account_sid: str | None = None) -> Response:
+    """Text a client's number as Twilio would deliver it (signed webhook); returns the TwiML reply."""
+    url = f"{settings.PUBLIC_BASE_URL}/twilio/messaging/incoming"
+    params = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": account_sid or settings.TWILIO_ACCOUNT_SID,
+              "From": from_, "To": to, "Body": body, "NumMedia": "0", "NumSegments": "1", "ApiVersion": "2010-04-01"}
+    return transport(url, params, {"X-Twilio-Signature": signature(url, params)})

@@ -243,3 +243,13 @@ def test_when_twilio_already_confirmed_the_opt_out_we_do_not_confirm_again(world
     assert "<Message>" not in response.content.decode()
     with schema_context("bobsplumbing"):
         assert DncEntry.objects.filter(number="+12125554322").exists()
+
+
+def test_the_sms_simulator_texts_signed_and_reads_the_reply(world, flows):
+    from django.test import Client
+
+    from answering.simulator import send_sms, test_client_transport
+
+    reply = send_sms(transport=test_client_transport(Client(), "localhost"), to=BOB_NUMBER, from_="+12125554323",
+                     body="help")
+    assert reply.status == 200 and "Bob's Plumbing" in reply.body and "STOP" in reply.body
