@@ -115,3 +115,41 @@ def call_flow_get(client) -> CallFlow:
         hours=list(BusinessHours.objects.all()),
         closures=list(Closure.objects.filter(ends__gt=now)),
     )
+
+
+# --- Scripts and knowledge ---------------------------------------------------------------
+
+from answering.models import ScriptVersion  # noqa: E402
+
+
+def script_for_call(*, menu_choice: str) -> ScriptVersion | None:
+    """The published script version a call with ``menu_choice`` (e.g. "open:1") is guided by:
+    the script that claims the choice, else the default script, else None. The call should
+    keep the returned version (not the script), so later edits do not change it."""
+    from answering.models import Script
+
+    published = Script.objects.filter(current_version__isnull=False).select_related("current_version")
+    script = published.filter(used_for__contains=[menu_choice]).first() if menu_choice else None
+    if script is None:
+        script = published.filter(is_default=True).first()
+    return script.current_version if script else None
+
+
+def knowledge_search(*, query: str, limit: int = 10) -> list[KnowledgeFact]:
+    """Facts matching ``query``, best first: PostgreSQL full-text search over title (weighted
+    higher) and body; queries under three characters, or that full text does not match (a
+    word's beginning, a number), fall back to a case-insensitive substring match."""
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+    from django.db.models import Q
+
+    query = (query or "").strip()
+    if not query:
+        return list(KnowledgeFact.objects.all()[:limit])
+    if len(query) >= 3:
+        vector = SearchVector("title", weight="A", config="english") + SearchVector("body", weight="B", config="english")
+        search = SearchQuery(query, search_type="websearch", config="english")
+        found = list(KnowledgeFact.objects.annotate(document=vector, rank=SearchRank(vector, search))
+                     .filter(document=search).order_by("-rank", "position", "title")[:limit])
+        if found:
+            return found
+    return list(KnowledgeFact.objects.filter(Q(title__icontains=query) | Q(body__icontains=query))[:limit])

@@ -77,3 +77,57 @@ def call_flow_replace(*, hours: list[tuple[int, str, str]], options: list[dict],
         from answering import flow_cache
 
         flow_cache.flow_changed(connection.schema_name)  # .update() sends no signal
+
+
+# --- Messages ------------------------------------------------------------------------------
+
+def message_take(*, version, answers: dict, agent=None, caller: str = "", call_sid: str = "", language: str = "en",
+                 urgency: str | None = None, category: str | None = None):
+    """Validate ``answers`` against the fields of script ``version`` and commit the message.
+
+    Only the fields on the path the answers take through the script are checked (a required
+    field on a branch not taken is not required). Raises ``ValidationError`` whose
+    ``message_dict`` holds the errors per field name; then nothing is written. Urgency and
+    category come from the script's end action unless given. The callback number is the
+    ``callback_number`` field, else the first phone field, else the caller.
+
+    Idempotent by ``call_sid``: committing again for the same call returns the first message.
+    Returns an ``answering.models.Message``, committed when this returns.
+    """
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError
+
+    from answering.models import CallRecord, Message
+    from answering.scripts import current_client_time_zone, script_answers_clean
+    from tenants.phone import to_e164
+
+    if call_sid:
+        existing = Message.objects.filter(call_sid=call_sid).first()
+        if existing is not None:
+            return existing
+    cleaned = script_answers_clean(version=version, answers=answers, time_zone=current_client_time_zone())
+    if cleaned.errors:
+        raise ValidationError(cleaned.errors)
+    if cleaned.end is None:
+        raise ValidationError({"__all__": ["The answers do not reach the end of the script."]})
+    try:
+        caller = to_e164(caller) if caller else ""
+    except ValidationError:
+        pass  # a withheld or odd caller ID is kept as Twilio gave it
+    phone_fields = [f["name"] for s in version.definition["steps"] for f in s["fields"] if f["type"] == "phone"]
+    callback = cleaned.values.get("callback_number") or next(
+        (cleaned.values[name] for name in phone_fields if name in cleaned.values), caller)
+    end = cleaned.end
+    try:
+        with transaction.atomic():
+            return Message.objects.create(
+                caller=caller, callback_number=callback,
+                caller_name=str(cleaned.values.get("caller_name") or cleaned.values.get("name") or "")[:120],
+                fields=cleaned.values, urgency=urgency or (end.urgency if end.urgency in ("normal", "urgent") else "normal"),
+                category=category if category is not None else end.category, end_action=end.action,
+                language=language, script_version=version, call_sid=call_sid,
+                call=CallRecord.objects.filter(call_sid=call_sid).first() if call_sid else None, agent=agent,
+            )
+    except IntegrityError:
+        # The same call committed at the same moment from a retried request: one message.
+        return Message.objects.get(call_sid=call_sid)
