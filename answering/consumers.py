@@ -22,3 +22,66 @@ class PortalConsumer(ClientConsumer):
             "greeting": settings.greeting if settings else "",
             "knowledge": [{"title": f.title, "body": f.body} for f in selectors.knowledge_fact_list()],
         }
+
+
+class AgentConsumer(ClientConsumer):
+    """An agent's console (platform host): status, offers, the current call, the queues of
+    the clients they serve. Actions arrive as JSON: {"action": "status", "status": "available"},
+    {"action": "accept", "call": 12}, {"action": "decline", "call": 12}."""
+
+    def allows(self, user) -> bool:
+        return self.client is None and user.is_platform_user and hasattr(user, "agent_profile")
+
+    def groups_for(self, user) -> list[str]:
+        from answering import live
+        from answering.acd.selectors import agent_clients
+
+        return [live.agent_group(user.pk), *(live.client_queue_group(c.schema_name) for c in agent_clients(user))]
+
+    def snapshot(self) -> dict:
+        from answering.acd.selectors import agent_snapshot
+
+        return agent_snapshot(self.user)
+
+    async def connect(self) -> None:
+        await super().connect()
+        if getattr(self, "user", None) is not None:
+            from answering import consoles
+
+            await self.in_client_schema(consoles.opened, self.user.pk, self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        if getattr(self, "user", None) is not None:
+            from django.conf import settings
+
+            from answering import consoles, tasks
+
+            await self.in_client_schema(consoles.closed, self.user.pk, self.channel_name)
+            await self.in_client_schema(
+                lambda: tasks.agent_console_gone.apply_async((self.user.pk,), countdown=settings.CONSOLE_GRACE_SECONDS))
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        from answering.acd import services as acd
+
+        action = content.get("action")
+        if action == "status":
+            await self.in_client_schema(lambda: acd.agent_status_set(agent=self.user, status=content.get("status")))
+        elif action == "accept":
+            taken = await self.in_client_schema(lambda: acd.call_accept(call_id=int(content["call"]), agent=self.user))
+            if taken is None:
+                await self.send_json({"type": "error", "message": "Someone else took that call, or the caller left."})
+        elif action == "decline":
+            await self.in_client_schema(lambda: acd.call_decline(call_id=int(content["call"]), agent=self.user))
+        elif action != "snapshot":
+            await self.send_json({"type": "error", "message": f"Unknown action {action!r}."})
+            return
+        # After every action, the whole truth: the screen never drifts from the database.
+        await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
+
+    async def push(self, event: dict) -> None:
+        payload = event["payload"]
+        if payload.get("type") in ("queue_changed", "connected", "offer_withdrawn", "agent"):
+            await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
+        else:
+            await self.send_json(payload)

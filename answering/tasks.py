@@ -49,3 +49,13 @@ def twilio_requests_prune() -> int:
 
     deleted, _ = TwilioRequest.objects.filter(created__lt=timezone.now() - timedelta(days=1)).delete()
     return deleted
+
+
+@app.task(acks_late=True, ignore_result=True)
+def agent_console_gone(agent_id: int) -> bool:
+    """Runs a grace period after a console disconnects; does nothing if one came back."""
+    from answering import consoles
+
+    if consoles.open_count(agent_id) > 0:
+        return False
+    return acd.agent_console_lost(agent_id=agent_id)

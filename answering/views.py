@@ -173,3 +173,13 @@ def agent_voice_token(request: HttpRequest) -> JsonResponse:
                         identity=identity, ttl=3600)
     token.add_grant(VoiceGrant(outgoing_application_sid=settings.TWILIO_TWIML_APP_SID, incoming_allow=True))
     return JsonResponse({"identity": identity, "token": token.to_jwt(), "ttl": 3600})
+
+
+@login_required
+def console(request: HttpRequest) -> HttpResponse:
+    """The agent console: one page; everything live arrives over /ws/agent/."""
+    from django.shortcuts import render
+
+    if not (request.user.is_platform_user and hasattr(request.user, "agent_profile")):
+        return HttpResponse("The console is for agents.", status=HTTPStatus.FORBIDDEN)
+    return render(request, "console/console.html", {"grace_seconds": settings.CONSOLE_GRACE_SECONDS})

@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from answering.consumers import PortalConsumer
+from answering.consumers import AgentConsumer, PortalConsumer
 
 websocket_urlpatterns = [
     path("ws/portal/", PortalConsumer.as_asgi()),
+    path("ws/agent/", AgentConsumer.as_asgi()),
 ]

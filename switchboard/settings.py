@@ -215,6 +215,8 @@ if TWILIO_MODE == "simulate" and not TWILIO_AUTH_TOKEN:
 ACD_OFFER_TIMEOUT_SECONDS = envint("ACD_OFFER_TIMEOUT_SECONDS", "15")
 ACD_MISSED_OFFERS_BEFORE_AWAY = envint("ACD_MISSED_OFFERS_BEFORE_AWAY", "3")
 ACD_SWEEP_SECONDS = envint("ACD_SWEEP_SECONDS", "5")
+# An agent whose console is gone this long is away, and a pending offer moves on.
+CONSOLE_GRACE_SECONDS = envint("CONSOLE_GRACE_SECONDS", "10")
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}

@@ -16,4 +16,5 @@ urlpatterns = [
     path("ping", csrf_exempt(ping), name="ping"),
     path("twilio/", include("answering.urls")),
     path("agent/voice-token", answering_views.agent_voice_token, name="agent_voice_token"),
+    path("console/", answering_views.console, name="console"),
 ]

@@ -65,11 +65,13 @@ class ClientConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.client = self.scope.get("client")
         user = self.scope.get("user")
-        if not (getattr(user, "is_authenticated", False) and user.may_use_host(self.client) and self.allows(user)):
+        # The checks may query (an agent's skills), so they run on the database thread.
+        if not (getattr(user, "is_authenticated", False)
+                and await self.in_client_schema(lambda: user.may_use_host(self.client) and self.allows(user))):
             await self.close(code=4403)
             return
         self.user = user
-        self.joined = list(self.groups_for(user))
+        self.joined = list(await self.in_client_schema(self.groups_for, user))
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -91,9 +93,11 @@ class ClientConsumer(AsyncJsonWebsocketConsumer):
 
     # Hooks for subclasses ------------------------------------------------------------
     def allows(self, user) -> bool:
+        """Runs on the database thread: it may query."""
         return True
 
     def groups_for(self, user) -> list[str]:
+        """Runs on the database thread, in the client's schema: it may query."""
         return []
 
     def snapshot(self) -> dict:

@@ -82,6 +82,15 @@ def _committed_session(user: User) -> str:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from django.test.utils import setup_databases, teardown_databases
+
+    own = None
+    if not connection.settings_dict["NAME"].startswith("test"):
+        # pytest-django creates only the databases that collected `django_db` tests use;
+        # a run of process tests alone (no django_db mark) needs the test database too.
+        with django_db_blocker.unblock():
+            own = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+    assert connection.settings_dict["NAME"].startswith("test"), "refusing to build the test world in a real database"
     with django_db_blocker.unblock():
         _build_world()
     yield
@@ -90,6 +99,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
         # behind; the test database can only be dropped once nobody is connected.
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    if own is not None:
+        with django_db_blocker.unblock():
+            teardown_databases(own, verbosity=0)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,11 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# One Celery queue of this test session's own, shared by the worker and the ASGI server, so
+# tasks the server sends are run by this session's worker (and no one else's).
+TEST_QUEUE = f"test-{uuid.uuid4().hex[:8]}"
+# Short grace: a console that disconnects makes its agent away within a test's patience.
+PROCESS_ENV = {"CELERY_QUEUE": TEST_QUEUE, "CONSOLE_GRACE_SECONDS": "1", "ACD_OFFER_TIMEOUT_SECONDS": "15"}
 
 
 def _test_database_url() -> str:
@@ -30,7 +35,7 @@ def _test_database_url() -> str:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", **extra}
+    return {**os.environ, "DATABASE_URL": _test_database_url(), "PYTHONUNBUFFERED": "1", **PROCESS_ENV, **extra}
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -53,7 +58,7 @@ def celery_worker(django_db_setup, tmp_path_factory):
     """A real `celery worker` process consuming a queue of this test session's own."""
     from switchboard.celery import app
 
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+    queue = TEST_QUEUE
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue

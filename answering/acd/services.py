@@ -440,9 +440,26 @@ def queue_snapshot(client: Client) -> dict:
     now = timezone.now()
     waiting = list(CallSession.objects.filter(client=client, state__in=[State.QUEUED, State.OFFERED])
                    .order_by("-priority", "queued_at"))
-    return {"client": client.schema_name, "waiting": len(waiting),
+    return {"client": client.schema_name, "name": client.name, "waiting": len(waiting),
             "longest_wait": round(max((s.wait_seconds(now) for s in waiting), default=0)),
             "calls": [{"call": s.pk, "caller": s.from_number, "priority": s.get_priority_display(),
                        "language": s.language, "waited": round(s.wait_seconds(now)), "state": s.state}
                       for s in waiting]}
 
+
+
+def agent_console_lost(*, agent_id: int) -> bool:
+    """The agent's console has been gone past the grace period: nobody is there to take
+    calls, so the agent is away and a pending offer moves on at once."""
+    with transaction.atomic():
+        presence = AgentPresence.objects.select_for_update().filter(
+            agent_id=agent_id, status__in=[Status.AVAILABLE, Status.OFFERED]).first()
+        if presence is None:
+            return False  # on a call, in wrap-up, on break or offline: leave them be
+        _release_offers_of(agent_id)
+        presence.status = Status.AWAY
+        presence.since = timezone.now()
+        presence.save(update_fields=["status", "since"])
+        transaction.on_commit(_dispatch_soon)
+    _push_presence(presence)
+    return True

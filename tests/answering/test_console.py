@@ -1,0 +1,119 @@
+"""The agent console over a real WebSocket, a real ASGI server and a real Celery worker.
+
+Not in a test transaction: the server and the worker are other processes and must see
+committed rows; each test cleans up what it made.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from answering.acd.models import AgentPresence, CallSession
+from answering.models import CallRecord
+
+pytestmark = pytest.mark.processes
+
+
+def _console(port: int, session_key: str | None, host: str = "localhost"):
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"} if session_key else {}
+    sock = socket.create_connection(("127.0.0.1", port))
+    return connect(f"ws://{host}:{port}/ws/agent/", sock=sock, origin=f"http://{host}:{port}",
+                   additional_headers=headers, open_timeout=10)
+
+
+def _until(ws, predicate, timeout=15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if predicate(message):
+            return message
+    raise AssertionError("the expected message never came")
+
+
+@pytest.fixture
+def clean(world, django_db_blocker):
+    """Committed rows for other processes; removed afterwards."""
+    from answering import consoles
+
+    made: list[CallSession] = []
+    for agent in (world.ana, world.ben):
+        consoles.forget(agent.pk)
+
+    def queued_call(client) -> CallSession:
+        with django_db_blocker.unblock():
+            session = CallSession.objects.create(
+                call_sid="CA" + uuid.uuid4().hex, client=client, to_number="+12125550111",
+                from_number="+12125550042", state=CallSession.State.QUEUED, queued_at=timezone.now())
+        made.append(session)
+        return session
+
+    yield queued_call
+    with django_db_blocker.unblock():
+        for session in made:
+            with schema_context(session.client.schema_name):
+                CallRecord.objects.filter(call_sid=session.call_sid).delete()
+            CallSession.objects.filter(pk=session.pk).delete()
+        AgentPresence.objects.filter(agent__in=[world.ana, world.ben]).delete()
+
+
+def test_a_console_gets_a_whole_snapshot_of_what_the_agent_serves(world, asgi_server, clean):
+    with _console(asgi_server, world.sessions["ben@switchboard.test"]) as ws:
+        snapshot = json.loads(ws.recv(timeout=10))
+    assert snapshot["type"] == "snapshot" and snapshot["status"] == "offline"
+    assert [q["client"] for q in snapshot["queues"]] == ["bobsplumbing"]  # Ben serves Bob's only
+    assert snapshot["offer"] is None and snapshot["call"] is None
+
+
+@pytest.mark.parametrize(("who", "host"), [
+    ("bob@bobs.test", "localhost"),  # a client's admin: not an agent
+    ("alice@switchboard.test", "localhost"),  # a platform admin without skills
+    ("ben@switchboard.test", "bobsplumbing.localhost"),  # an agent, but on a client's host
+    (None, "localhost"),
+])
+def test_only_agents_open_the_agent_socket(world, asgi_server, who, host):
+    with pytest.raises(InvalidStatus) as refused:
+        _console(asgi_server, world.sessions[who] if who else None, host=host)
+    assert refused.value.response.status_code == 403
+
+
+def test_an_offer_arrives_live_and_is_accepted_from_the_console(world, asgi_server, celery_worker, clean):
+    call = clean(world.bobs)
+    with _console(asgi_server, world.sessions["ben@switchboard.test"]) as ws:
+        _until(ws, lambda m: m["type"] == "snapshot")
+        ws.send(json.dumps({"action": "status", "status": "available"}))
+        offer = _until(ws, lambda m: m["type"] == "offer" or (m["type"] == "snapshot" and m["offer"]))
+        offer = offer if offer["type"] == "offer" else offer["offer"]
+        assert offer["call"] == call.pk and offer["client"] == "Bob's Plumbing" and offer["caller"] == "+12125550042"
+        ws.send(json.dumps({"action": "accept", "call": call.pk}))
+        pop = _until(ws, lambda m: m["type"] == "snapshot" and m["call"])
+    assert pop["status"] == "on_call"
+    assert pop["call"]["client"]["name"] == "Bob's Plumbing"
+    assert pop["call"]["greeting"] == "Thank you for calling Bob's Plumbing, this is Ben."
+    assert "Hours" in [k["title"] for k in pop["call"]["knowledge"]]
+
+
+def test_an_agent_whose_console_is_gone_is_away_and_the_offer_moves_on(world, asgi_server, celery_worker, clean,
+                                                                        django_db_blocker):
+    with _console(asgi_server, world.sessions["ben@switchboard.test"]) as ws:
+        _until(ws, lambda m: m["type"] == "snapshot")
+        ws.send(json.dumps({"action": "status", "status": "available"}))
+        _until(ws, lambda m: m["type"] == "snapshot" and m["status"] == "available")
+    deadline = time.monotonic() + 15
+    status = None
+    while time.monotonic() < deadline:
+        with django_db_blocker.unblock():
+            status = AgentPresence.objects.get(agent=world.ben).status
+        if status == "away":
+            break
+        time.sleep(0.2)
+    assert status == "away"
