@@ -85,3 +85,24 @@ class AgentConsumer(ClientConsumer):
             await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
         else:
             await self.send_json(payload)
+
+
+class WallboardConsumer(ClientConsumer):
+    """Supervisors' wallboard (platform host): every client's queue and today's figures, live."""
+
+    def allows(self, user) -> bool:
+        return self.client is None and user.role in ("supervisor", "platform_admin")
+
+    def groups_for(self, user) -> list[str]:
+        from answering import live
+        from tenants.selectors import client_list
+
+        return [live.SUPERVISORS_GROUP, *(live.client_queue_group(c.schema_name) for c in client_list())]
+
+    def snapshot(self) -> dict:
+        from answering.metrics import wallboard_snapshot
+
+        return wallboard_snapshot()
+
+    async def push(self, event: dict) -> None:
+        await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})

@@ -183,3 +183,13 @@ def console(request: HttpRequest) -> HttpResponse:
     if not (request.user.is_platform_user and hasattr(request.user, "agent_profile")):
         return HttpResponse("The console is for agents.", status=HTTPStatus.FORBIDDEN)
     return render(request, "console/console.html", {"grace_seconds": settings.CONSOLE_GRACE_SECONDS})
+
+
+@login_required
+def wallboard(request: HttpRequest) -> HttpResponse:
+    """Supervisors' wallboard: one page; figures arrive over /ws/wallboard/."""
+    from django.shortcuts import render
+
+    if request.user.role not in ("supervisor", "platform_admin"):
+        return HttpResponse("The wallboard is for supervisors.", status=HTTPStatus.FORBIDDEN)
+    return render(request, "console/wallboard.html")

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from answering.consumers import AgentConsumer, PortalConsumer
+from answering.consumers import AgentConsumer, PortalConsumer, WallboardConsumer
 
 websocket_urlpatterns = [
     path("ws/portal/", PortalConsumer.as_asgi()),
     path("ws/agent/", AgentConsumer.as_asgi()),
+    path("ws/wallboard/", WallboardConsumer.as_asgi()),
 ]

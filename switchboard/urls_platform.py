@@ -17,4 +17,5 @@ urlpatterns = [
     path("twilio/", include("answering.urls")),
     path("agent/voice-token", answering_views.agent_voice_token, name="agent_voice_token"),
     path("console/", answering_views.console, name="console"),
+    path("wallboard/", answering_views.wallboard, name="wallboard"),
 ]

@@ -117,3 +117,34 @@ def test_an_agent_whose_console_is_gone_is_away_and_the_offer_moves_on(world, as
             break
         time.sleep(0.2)
     assert status == "away"
+
+
+def _wallboard(port: int, session_key: str | None):
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"} if session_key else {}
+    sock = socket.create_connection(("127.0.0.1", port))
+    return connect(f"ws://localhost:{port}/ws/wallboard/", sock=sock, origin=f"http://localhost:{port}",
+                   additional_headers=headers, open_timeout=10)
+
+
+def test_the_wallboard_shows_every_client_and_changes_live(world, asgi_server, celery_worker, clean):
+    with _wallboard(asgi_server, world.sessions["sam@switchboard.test"]) as ws:
+        first = _until(ws, lambda m: m["type"] == "snapshot")
+        bobs = next(c for c in first["clients"] if c["client"] == "bobsplumbing")
+        before = bobs["waiting"]
+        call = clean(world.bobs)
+        from django.db import transaction  # noqa: F401
+
+        from answering import live
+
+        live.push(live.client_queue_group("bobsplumbing"), {"type": "queue_changed"})
+        changed = _until(ws, lambda m: m["type"] == "snapshot" and next(
+            c for c in m["clients"] if c["client"] == "bobsplumbing")["waiting"] == before + 1)
+    assert {c["client"] for c in changed["clients"]} >= {"bobsplumbing", "charlieclinic"}
+    assert call.pk
+
+
+@pytest.mark.parametrize("who", ["ana@switchboard.test", "bob@bobs.test"])
+def test_only_supervisors_open_the_wallboard(world, asgi_server, who):
+    with pytest.raises(InvalidStatus) as refused:
+        _wallboard(asgi_server, world.sessions[who])
+    assert refused.value.response.status_code == 403
