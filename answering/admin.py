@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from answering.models import AnsweringSettings, KnowledgeFact
-from switchboard.admin_sites import ClientDataModelAdmin, ReadOnlyAdminMixin, client_data_admin
+from switchboard.admin_sites import ClientDataInline, ClientDataModelAdmin, ReadOnlyAdminMixin, client_data_admin
 
 
 @admin.register(AnsweringSettings, site=client_data_admin)
@@ -101,22 +101,6 @@ from tenants.models.clients import LANGUAGES  # noqa: E402
 
 LANGUAGE_LABELS = dict(LANGUAGES)
 SAMPLE_CALLER = "+12125550100"
-
-
-class ClientDataInline:
-    """Inlines of tenant data: whoever the client-data site lets in may use them (see ClientDataModelAdmin)."""
-
-    def has_view_permission(self, request, obj=None):
-        return self.admin_site.has_permission(request)
-
-    def has_add_permission(self, request, obj=None):
-        return self.admin_site.has_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.admin_site.has_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self.admin_site.has_permission(request)
 
 
 def _edit_stash(request) -> dict:

@@ -47,8 +47,8 @@ class ClientDataAdminSite(admin.AdminSite):
 client_data_admin = ClientDataAdminSite(name="client_data_admin")
 
 
-class ClientDataModelAdmin(admin.ModelAdmin):
-    """Base for admins of tenant data: whoever the site lets in may use them.
+class ClientDataPermissions:
+    """Whoever the client-data site lets in may use its admins and inlines.
 
     Client roles hold no per-model permission rows (those live in the public schema and
     know nothing of clients), so access is the site's decision: ``has_permission``.
@@ -60,7 +60,7 @@ class ClientDataModelAdmin(admin.ModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.admin_site.has_permission(request)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.admin_site.has_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -68,6 +68,14 @@ class ClientDataModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return self.admin_site.has_permission(request)
+
+
+class ClientDataModelAdmin(ClientDataPermissions, admin.ModelAdmin):
+    """Base for admins of tenant data."""
+
+
+class ClientDataInline(ClientDataPermissions):
+    """Mix into an inline (TabularInline, StackedInline) of tenant data."""
 
 
 class ReadOnlyAdminMixin:
