@@ -73,6 +73,12 @@ class AgentConsumer(ClientConsumer):
                 await self.send_json({"type": "error", "message": "Someone else took that call, or the caller left."})
         elif action == "decline":
             await self.in_client_schema(lambda: acd.call_decline(call_id=int(content["call"]), agent=self.user))
+        elif action in ("script_next", "message_take", "finish"):
+            reply = await self.in_client_schema(self._call_action, action, content)
+            if reply is not None:
+                await self.send_json(reply)
+                if reply["type"] != "message_taken":
+                    return
         elif action != "snapshot":
             await self.send_json({"type": "error", "message": f"Unknown action {action!r}."})
             return
@@ -85,6 +91,42 @@ class AgentConsumer(ClientConsumer):
             await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
         else:
             await self.send_json(payload)
+
+    def _call_action(self, action: str, content: dict) -> dict | None:
+        """A step of the agent's work on their current call, run in that call's client schema."""
+        from django.core.exceptions import ValidationError
+        from django_tenants.utils import schema_context
+
+        from answering import services
+        from answering.acd.models import CallSession
+        from answering.acd.selectors import call_script_version
+        from answering.scripts import script_next_step
+
+        session = CallSession.objects.select_related("client").filter(
+            pk=int(content.get("call", 0)), agent=self.user).first()
+        if session is None:
+            return {"type": "error", "message": "That is not your call."}
+        answers = content.get("answers") or {}
+        with schema_context(session.client.schema_name):
+            if action == "script_next":
+                nxt = script_next_step(version=call_script_version(session), step=content["step"], answers=answers)
+                end = None if nxt.end is None else {"action": nxt.end.action, "urgency": nxt.end.urgency,
+                                                    "category": nxt.end.category, "transfer_to": nxt.end.transfer_to}
+                return {"type": "script_next", "from": content["step"], "step": nxt.step, "end": end}
+            if action == "message_take":
+                try:
+                    message = services.call_message_take(session=session, agent=self.user, answers=answers)
+                except ValidationError as exc:
+                    return {"type": "message_errors", "errors": exc.message_dict}
+                except services.CallFinishRefused as exc:
+                    return {"type": "error", "message": str(exc)}
+                return {"type": "message_taken", "message": message.pk}
+            try:
+                services.call_finish(session=session, agent=self.user, disposition=content.get("disposition", ""),
+                                     answers=answers)
+            except services.CallFinishRefused as exc:
+                return {"type": "error", "message": str(exc)}
+        return None
 
 
 class WallboardConsumer(ClientConsumer):

@@ -131,3 +131,58 @@ def message_take(*, version, answers: dict, agent=None, caller: str = "", call_s
     except IntegrityError:
         # The same call committed at the same moment from a retried request: one message.
         return Message.objects.get(call_sid=call_sid)
+
+
+# --- The agent's side of a call (run inside the call's client schema) -----------------------
+
+class CallFinishRefused(Exception):
+    """The agent may not end this call yet (e.g. the script's message is not taken)."""
+
+
+def call_message_take(*, session, agent, answers: dict):
+    """Take the script's message for a live call: committed here, before the agent may end it."""
+    from answering.acd.selectors import call_script_version
+
+    version = call_script_version(session)
+    if version is None:
+        raise CallFinishRefused("This call has no script to take a message with.")
+    return message_take(version=version, answers=answers, agent=agent, caller=session.from_number,
+                        call_sid=session.call_sid, language=session.language)
+
+
+def call_finish(*, session, agent, disposition: str, answers: dict | None = None) -> None:
+    """The agent ends their part of the call with a disposition. Refused while the path the
+    answers take through the script ends in a message not yet committed; hangs up the
+    caller if still connected."""
+    from answering import gateway
+    from answering.acd.models import CallSession
+    from answering.acd.selectors import call_script_version
+    from answering.models import CallRecord, Message
+    if session.agent_id != agent.pk:
+        raise CallFinishRefused("This is not your call.")
+    version = call_script_version(session)
+    end = _end_reached(version, answers or {}) if version is not None else None
+    needs_message = end is None or end.action == "message" if version is not None else False
+    if needs_message and not Message.objects.filter(call_sid=session.call_sid).exists():
+        raise CallFinishRefused("Take the message first: it must be saved before the call ends.")
+    CallRecord.objects.filter(call_sid=session.call_sid).update(disposition=disposition[:40])
+    if session.state == CallSession.State.CONNECTED:
+        sid = session.call_sid
+        transaction.on_commit(lambda: gateway.get().call_end(sid))
+
+
+def _end_reached(version, answers: dict):
+    """Follow the script from its first step with ``answers``; the end action reached, or
+    None when the answers stop short of an end (then a message is owed)."""
+    from answering.scripts import script_next_step
+
+    definition = version.definition
+    step = definition["first_step"] if "first_step" in definition else definition["steps"][0]["key"]
+    for _ in range(len(definition["steps"]) + 1):
+        nxt = script_next_step(version=version, step=step, answers=answers)
+        if nxt.end is not None:
+            return nxt.end
+        if nxt.step is None:
+            return None
+        step = nxt.step
+    return None

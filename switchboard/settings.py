@@ -148,7 +148,10 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": os.getenv("CHANNELS_PREFIX", "switchboard")},
+        # redis-py 8 reads with a 5 s socket timeout by default, exactly as long as the
+        # layer's blocking BZPOPMIN waits: a quiet console would crash after 5 s.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                   "prefix": os.getenv("CHANNELS_PREFIX", "switchboard")},
     }
 }
 

@@ -67,6 +67,9 @@ class CallSession(models.Model):
     last_sequence = models.IntegerField(default=-1, help_text="Highest status-callback SequenceNumber applied.")
     twilio_status = models.CharField(max_length=20, blank=True)
     record = models.BooleanField(default=False)
+    # The script version this call is answered with (a row in the client's schema, so an
+    # id, not a key): fixed at the first screen pop, kept however the script is edited.
+    script_version_id = models.IntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -37,7 +37,7 @@ def agent_snapshot(agent: User) -> dict:
 
 def call_screen(session: CallSession, agent: User) -> dict:
     """The screen pop: whose phone this is, what to say, who is calling, what to know."""
-    from answering.models import CallRecord
+    from answering.models import CallRecord, Message
     from answering.selectors import answering_settings_get, knowledge_fact_list
 
     client = session.client
@@ -46,6 +46,8 @@ def call_screen(session: CallSession, agent: User) -> dict:
         history = list(CallRecord.objects.filter(caller=session.from_number).exclude(call_sid=session.call_sid)
                        .order_by("-arrived_at")[:5])
         knowledge = [{"title": f.title, "body": f.body} for f in knowledge_fact_list()]
+        script = _script_for(session, agent)
+        message = Message.objects.filter(call_sid=session.call_sid).values("pk", "urgency", "category").first()
     greeting = (settings_row.greeting if settings_row else f"Thank you for calling {client.name}.")
     return {
         "call": session.pk, "call_sid": session.call_sid, "state": session.state,
@@ -58,4 +60,36 @@ def call_screen(session: CallSession, agent: User) -> dict:
         "history": [{"when": r.arrived_at.isoformat(), "outcome": r.outcome, "menu_choice": r.menu_choice}
                     for r in history],
         "knowledge": knowledge,
+        "script": script,
+        "message": message,
     }
+
+
+def call_script_version(session: CallSession):
+    """The script version this call is guided by, fixed the first time it is asked for
+    (so editing the script mid-call changes nothing for this call). In the client's schema."""
+    from answering.models import ScriptVersion
+    from answering.selectors import script_for_call
+
+    if session.script_version_id:
+        return ScriptVersion.objects.filter(pk=session.script_version_id).first()
+    version = script_for_call(menu_choice=session.menu_choice)
+    if version is not None:
+        CallSession.objects.filter(pk=session.pk, script_version_id__isnull=True).update(script_version_id=version.pk)
+        session.script_version_id = version.pk
+    return version
+
+
+def _script_for(session: CallSession, agent: User) -> dict | None:
+    from dataclasses import asdict
+
+    from answering.scripts import ScriptContext, script_render
+
+    version = call_script_version(session)
+    if version is None:
+        return None
+    client = session.client
+    rendered = script_render(version=version, language=session.language, context=ScriptContext(
+        client_name=client.name, time_zone=client.time_zone, caller_number=session.from_number,
+        agent_first_name=agent.first_name))
+    return asdict(rendered)

@@ -38,6 +38,7 @@ class CallRecord(models.Model):
     recording_sid = models.CharField(max_length=64, blank=True)
     recording_url = models.URLField(blank=True)
     recording_duration = models.PositiveIntegerField(null=True, blank=True)
+    disposition = models.CharField(max_length=40, blank=True, help_text="The agent's word on how the call ended.")
 
     class Meta:
         ordering = ["-arrived_at"]

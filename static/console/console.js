@@ -3,6 +3,8 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   let socket = null, state = null, retry = 500, offerTimer = null, sinceTimer = null;
+  // The guided script of the current call: where the agent is, what the caller answered.
+  let guide = {call: null, step: null, answers: {}, end: null, messageTaken: false};
 
   function send(message) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
@@ -23,7 +25,12 @@
   function handle(message) {
     if (message.type === "snapshot") { state = message; render(); }
     else if (message.type === "offer") { state = Object.assign(state || {}, {offer: message}); renderOffer(); }
-    else if (message.type === "error") { alert(message.message); }
+    else if (message.type === "error") { showErrors([message.message]); }
+    else if (message.type === "script_next") { scriptAdvance(message); }
+    else if (message.type === "message_errors") {
+      showErrors(Object.entries(message.errors).map(([field, errs]) => `${field}: ${errs.join(" ")}`));
+    }
+    else if (message.type === "message_taken") { guide.messageTaken = true; renderEnd(); }
   }
 
   function render() {
@@ -74,7 +81,83 @@
       const dt = document.createElement("dt"), dd = document.createElement("dd");
       dt.textContent = k.title; dd.textContent = k.body; return [dt, dd];
     }));
+    renderScript(call);
   }
+
+  function renderScript(call) {
+    const script = call.script;
+    $("script").hidden = !script;
+    if (!script) return;
+    if (guide.call !== call.call) {
+      guide = {call: call.call, step: script.first_step, answers: {}, end: null, messageTaken: !!call.message};
+    }
+    guide.messageTaken = guide.messageTaken || !!call.message;
+    $("script-name").textContent = script.name;
+    if (guide.end) { renderEnd(); return; }
+    renderStep(script.steps[guide.step]);
+  }
+
+  function renderStep(step) {
+    $("script-form").hidden = false; $("script-end").hidden = true;
+    $("script-say").textContent = step.say;
+    $("script-fields").replaceChildren(...step.fields.map((f) => {
+      const label = document.createElement("label");
+      label.textContent = f.label + (f.required ? " *" : "");
+      label.htmlFor = `f-${f.name}`;
+      let input;
+      if (f.type === "yes_no" || f.type === "choice") {
+        input = document.createElement("select");
+        const options = f.type === "yes_no" ? ["", "yes", "no"] : ["", ...f.options];
+        options.forEach((o) => { const opt = document.createElement("option"); opt.value = o; opt.textContent = o; input.appendChild(opt); });
+      } else {
+        input = document.createElement("input");
+        input.type = {phone: "tel", email: "email", number: "number", date: "date", datetime: "datetime-local"}[f.type] || "text";
+      }
+      input.id = `f-${f.name}`; input.name = f.name;
+      if (guide.answers[f.name] !== undefined) input.value = guide.answers[f.name];
+      const wrap = document.createElement("div"); wrap.append(label, input); return wrap;
+    }));
+    const first = $("script-fields").querySelector("input, select");
+    (first || $("script-next")).focus();
+  }
+
+  function scriptAdvance(message) {
+    if (message.step) { guide.step = message.step; renderStep(state.call.script.steps[message.step]); }
+    else { guide.end = message.end; renderEnd(); }
+  }
+
+  function renderEnd() {
+    $("script-form").hidden = true; $("script-end").hidden = false;
+    const end = guide.end || {action: "log"};
+    const text = {message: "Take the message.", dispatch: "Dispatch to the on-call person.",
+                  transfer: `Transfer to ${end.transfer_to}.`, log: "Log the call."}[end.action];
+    $("script-end-text").textContent = guide.messageTaken && end.action === "message"
+      ? "Message saved. Choose a disposition and finish." : text + (end.urgency ? ` (${end.urgency})` : "");
+    const owesMessage = end.action === "message" && !guide.messageTaken;
+    $("message-take").hidden = !owesMessage;
+    $("finish-form").hidden = owesMessage;
+    (owesMessage ? $("message-take") : $("finish")).focus();
+  }
+
+  function showErrors(errors) {
+    $("script-errors").replaceChildren(...errors.map((e) => { const li = document.createElement("li"); li.textContent = e; return li; }));
+    if ($("script-end").hidden) alert(errors.join("\n"));
+  }
+
+  $("script-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    new FormData($("script-form")).forEach((value, name) => { if (value !== "") guide.answers[name] = value; });
+    send({action: "script_next", call: guide.call, step: guide.step, answers: guide.answers});
+  });
+  // Enter on a select moves on too (browsers only submit from text inputs).
+  $("script-form").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.matches("select")) { event.preventDefault(); $("script-form").requestSubmit(); }
+  });
+  $("message-take").addEventListener("click", () => send({action: "message_take", call: guide.call, answers: guide.answers}));
+  $("finish-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    send({action: "finish", call: guide.call, disposition: $("disposition").value, answers: guide.answers});
+  });
 
   function renderQueues() {
     $("queues").replaceChildren(...state.queues.map((q) => {
@@ -92,6 +175,9 @@
   $("decline").addEventListener("click", () => state.offer && send({action: "decline", call: state.offer.call}));
   document.addEventListener("keydown", (event) => {
     if (event.target.matches("input, textarea, select")) return;
+    if (event.key.toLowerCase() === "f" && !$("finish-form").hidden && !$("script-end").hidden) {
+      $("finish-form").requestSubmit(); return;
+    }
     const key = event.key.toLowerCase();
     if (key === "1") send({action: "status", status: "available"});
     else if (key === "2") send({action: "status", status: "break"});

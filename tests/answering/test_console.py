@@ -31,6 +31,18 @@ def _console(port: int, session_key: str | None, host: str = "localhost"):
                    additional_headers=headers, open_timeout=10)
 
 
+def _push(group: str, payload: dict) -> None:
+    """live.push from a thread of its own: this test thread may hold Playwright's event loop
+    (the browser fixture is session-wide), where async_to_sync refuses to run."""
+    import threading
+
+    from answering import live
+
+    thread = threading.Thread(target=live.push, args=(group, payload))
+    thread.start()
+    thread.join(10)
+
+
 def _until(ws, predicate, timeout=15.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -132,11 +144,7 @@ def test_the_wallboard_shows_every_client_and_changes_live(world, asgi_server, c
         bobs = next(c for c in first["clients"] if c["client"] == "bobsplumbing")
         before = bobs["waiting"]
         call = clean(world.bobs)
-        from django.db import transaction  # noqa: F401
-
-        from answering import live
-
-        live.push(live.client_queue_group("bobsplumbing"), {"type": "queue_changed"})
+        _push("client.bobsplumbing.queue", {"type": "queue_changed"})
         changed = _until(ws, lambda m: m["type"] == "snapshot" and next(
             c for c in m["clients"] if c["client"] == "bobsplumbing")["waiting"] == before + 1)
     assert {c["client"] for c in changed["clients"]} >= {"bobsplumbing", "charlieclinic"}
@@ -148,3 +156,12 @@ def test_only_supervisors_open_the_wallboard(world, asgi_server, who):
     with pytest.raises(InvalidStatus) as refused:
         _wallboard(asgi_server, world.sessions[who])
     assert refused.value.response.status_code == 403
+
+
+def test_a_quiet_console_still_gets_pushes_after_the_redis_read_timeout(world, asgi_server, clean):
+    """redis-py's default 5 s read timeout once killed consoles idle for 5 s (settings.py)."""
+    with _console(asgi_server, world.sessions["ben@switchboard.test"]) as ws:
+        _until(ws, lambda m: m["type"] == "snapshot")
+        time.sleep(7)
+        _push(f"agent.{world.ben.pk}", {"type": "notice", "text": "still here"})
+        assert _until(ws, lambda m: m["type"] == "notice")["text"] == "still here"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -40,9 +41,9 @@ def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_work
             call = CallSession.objects.create(
                 call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
                 from_number="+12125550077", state=CallSession.State.QUEUED, queued_at=timezone.now())
-            from answering.acd import services as acd
+            from answering import tasks
 
-            acd.acd_dispatch()  # what the queued call's webhook would trigger
+            tasks.acd_dispatch.delay()  # what the queued call's webhook triggers; the real worker runs it
         page.locator("#offer").wait_for(state="visible", timeout=10000)
         assert page.locator("#offer-client").inner_text() == "Bob's Plumbing"
         assert page.locator("#offer-caller").inner_text() == "+12125550077"
@@ -61,4 +62,96 @@ def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_work
                 with schema_context("bobsplumbing"):
                     CallRecord.objects.filter(call_sid=call.call_sid).delete()
                 CallSession.objects.filter(pk=call.pk).delete()
+            AgentPresence.objects.filter(agent=world.ben).delete()
+
+
+BOB_SCRIPT = {
+    "key": "service", "name": "Service call", "used_for": ["open:2"], "is_default": True,
+    "steps": [
+        {"key": "danger", "say": {"en": "{client_name}, this is {agent_first_name}. Is anyone in danger?"},
+         "fields": [{"name": "in_danger", "label": "Anyone in danger?", "type": "yes_no", "required": True}],
+         "branches": [{"field": "in_danger", "equals": "yes", "goto": "dispatch"},
+                      {"field": "in_danger", "equals": "no", "goto": "details"}]},
+        {"key": "details", "say": {"en": "May I have your name and a number to call you back?"},
+         "fields": [{"name": "name", "label": "Name", "type": "text", "required": True},
+                    {"name": "callback_number", "label": "Callback number", "type": "phone", "required": True}],
+         "end": {"action": "message", "urgency": "normal", "category": "service"}},
+        {"key": "dispatch", "say": {"en": "Stay on the line, I am reaching the technician on call."},
+         "end": {"action": "dispatch", "urgency": "urgent", "category": "emergency"}},
+    ],
+}
+
+
+def test_an_agent_is_guided_by_the_script_and_the_message_is_saved(world, asgi_server, celery_worker, browser,
+                                                                    django_db_blocker):
+    from answering import consoles
+    from answering.models import Message, Script
+    from answering.scripts import script_import_json
+
+    consoles.forget(world.ben.pk)
+    with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+        script_import_json(data=BOB_SCRIPT)
+    base = f"http://localhost:{asgi_server}"
+    page = browser.new_page()
+    call = None
+    try:
+        page.goto(f"{base}/accounts/login/?next=/console/")
+        page.locator("#id_username").fill("ben@switchboard.test")
+        page.locator("#id_password").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/console/")
+        page.locator("#status").filter(has_text="offline").wait_for()
+        page.keyboard.press("1")
+        page.locator("#status").filter(has_text="available").wait_for()
+        with django_db_blocker.unblock():
+            call = CallSession.objects.create(
+                call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111", menu_choice="open:2",
+                from_number="+12125550078", state=CallSession.State.QUEUED, queued_at=timezone.now())
+            from answering import tasks
+
+            tasks.acd_dispatch.delay()
+        page.locator("#offer").wait_for(state="visible", timeout=10000)
+        page.keyboard.press("a")
+        page.locator("#script").wait_for(state="visible", timeout=10000)
+        assert page.locator("#script-say").inner_text() == "Bob's Plumbing, this is Ben. Is anyone in danger?"
+
+        # Keyboard only: pick "no", Enter; the branch leads to the details step.
+        page.locator("#f-in_danger").select_option("no")
+        page.keyboard.press("Enter")
+        page.locator("#script-say").filter(has_text="May I have your name").wait_for()
+        page.keyboard.type("Dana Reyes")
+        page.keyboard.press("Tab")
+        page.keyboard.type("(212) 555-0147")
+        page.keyboard.press("Enter")
+        page.locator("#message-take").wait_for(state="visible")
+        page.keyboard.press("Enter")  # the Save button has the focus
+        page.locator("#finish").wait_for(state="visible")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "console-script-message.png"), full_page=True)
+
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            message = Message.objects.get(call_sid=call.call_sid)
+            assert message.fields["name"] == "Dana Reyes"
+            assert message.callback_number == "+12125550147"
+            assert message.category == "service"
+        with django_db_blocker.unblock(), schema_context("charlieclinic"):
+            assert not Message.objects.filter(call_sid=call.call_sid).exists()
+
+        page.keyboard.press("f")
+        page.locator("#script").wait_for(state="visible")  # the call screen stays until the caller is gone
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            deadline = time.monotonic() + 10
+            while CallRecord.objects.get(call_sid=call.call_sid).disposition != "message_taken":
+                assert time.monotonic() < deadline, "the disposition was never recorded"
+                time.sleep(0.1)
+    finally:
+        page.close()
+        with django_db_blocker.unblock():
+            if call is not None:
+                with schema_context("bobsplumbing"):
+                    Message.objects.filter(call_sid=call.call_sid).delete()
+                    CallRecord.objects.filter(call_sid=call.call_sid).delete()
+                CallSession.objects.filter(pk=call.pk).delete()
+            with schema_context("bobsplumbing"):
+                Script.objects.filter(key="service").delete()
             AgentPresence.objects.filter(agent=world.ben).delete()
