@@ -120,7 +120,7 @@ def message_take(*, version, answers: dict, agent=None, caller: str = "", call_s
     end = cleaned.end
     try:
         with transaction.atomic():
-            return Message.objects.create(
+            message = Message.objects.create(
                 caller=caller, callback_number=callback,
                 caller_name=str(cleaned.values.get("caller_name") or cleaned.values.get("name") or "")[:120],
                 fields=cleaned.values, urgency=urgency or (end.urgency if end.urgency in ("normal", "urgent") else "normal"),
@@ -128,6 +128,15 @@ def message_take(*, version, answers: dict, agent=None, caller: str = "", call_s
                 language=language, script_version=version, call_sid=call_sid,
                 call=CallRecord.objects.filter(call_sid=call_sid).first() if call_sid else None, agent=agent,
             )
+            # The client's portal shows it at once — after the commit, never before.
+            from django.db import connection
+
+            from answering import live
+
+            group, payload = f"client.{connection.schema_name}.portal", {"type": "message", "message": message.pk,
+                                                                          "urgency": message.urgency}
+            transaction.on_commit(lambda: live.push(group, payload))
+            return message
     except IntegrityError:
         # The same call committed at the same moment from a retried request: one message.
         return Message.objects.get(call_sid=call_sid)

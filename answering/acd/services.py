@@ -368,9 +368,13 @@ def _transition(session: CallSession, to: str, **fields) -> CallSession:
     CallSession.objects.filter(pk=session.pk).update(**fields)
     if to != State.IN_MENU:  # the record already shows the call arriving; the menu adds nothing to it
         _sync_record(session)
-    if to in ENDED_STATES or to in (State.QUEUED, State.OFFERED, State.CONNECTED):
+    if to in ENDED_STATES or to in (State.QUEUED, State.OFFERED, State.CONNECTED, State.WRAP_UP):
         schema = session.client.schema_name
         transaction.on_commit(lambda: live.push(live.client_queue_group(schema), {"type": "queue_changed"}))
+    if session.agent_id:
+        # The agent's screen follows their call: caller hung up, transferred, wrap-up over.
+        agent_id, call_id = session.agent_id, session.pk
+        transaction.on_commit(lambda: live.push(live.agent_group(agent_id), {"type": "call_changed", "call": call_id}))
     return session
 
 

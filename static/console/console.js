@@ -70,7 +70,9 @@
     $("call-greeting").textContent = call.greeting;
     $("call-caller").textContent = call.caller;
     $("call-language").textContent = call.language;
-    $("call-state").textContent = call.state.replace("_", " ");
+    $("call-state").textContent = call.state === "wrap_up" && call.wrap_up_until
+      ? `wrap-up · ${Math.max(0, Math.ceil((new Date(call.wrap_up_until) - Date.now()) / 1000))}s left`
+      : call.state.replace("_", " ");
     $("call-choice").textContent = call.menu_choice;
     $("call-history").replaceChildren(...(call.history.length ? call.history : [{when: "", outcome: "none"}]).map((h) => {
       const li = document.createElement("li");
