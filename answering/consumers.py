@@ -87,7 +87,7 @@ class AgentConsumer(ClientConsumer):
 
     async def push(self, event: dict) -> None:
         payload = event["payload"]
-        if payload.get("type") in ("queue_changed", "connected", "offer_withdrawn", "agent", "call_changed"):
+        if payload.get("type") in ("connected", "offer_withdrawn", "agent", "call_changed"):
             await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
         else:
             await self.send_json(payload)

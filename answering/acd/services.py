@@ -84,11 +84,13 @@ def call_enqueue(*, session: CallSession, priority: int, menu_choice: str = "", 
     keeps their original ``queued_at`` and so goes back to the head of the queue."""
     if session.state in (State.QUEUED, State.OFFERED):
         return session
+    # Registered first so it runs first after the commit: the offer to an agent matters
+    # more than redrawing every console's queue panel.
+    transaction.on_commit(_dispatch_soon)
     session = _transition(
         session, State.QUEUED, priority=priority, menu_choice=menu_choice or session.menu_choice,
         record=record, queued_at=session.queued_at or timezone.now(), agent=None,
     )
-    transaction.on_commit(_dispatch_soon)
     return session
 
 
@@ -207,14 +209,15 @@ def acd_dispatch() -> list[CallSession]:
             if presence is None:
                 continue
             now = timezone.now()
+            # The offer's push is registered before the transition's queue push, so the
+            # agent's screen hears first.
+            transaction.on_commit(lambda s=session: live.push(live.agent_group(s.offered_to_id), offer_payload(s)))
             session = _transition(session, State.OFFERED, offered_to_id=presence.agent_id, offered_at=now,
                                   offer_expires_at=now + timedelta(seconds=timeout))
             AgentPresence.objects.filter(pk=presence.pk).update(status=Status.OFFERED, since=now)
             offered.append(session)
         for session in offered:
             _schedule_offer_expiry(session, timeout)
-    for session in offered:
-        live.push(live.agent_group(session.offered_to_id), offer_payload(session))
     return offered
 
 
@@ -369,8 +372,7 @@ def _transition(session: CallSession, to: str, **fields) -> CallSession:
     if to != State.IN_MENU:  # the record already shows the call arriving; the menu adds nothing to it
         _sync_record(session)
     if to in ENDED_STATES or to in (State.QUEUED, State.OFFERED, State.CONNECTED, State.WRAP_UP):
-        schema = session.client.schema_name
-        transaction.on_commit(lambda: live.push(live.client_queue_group(schema), {"type": "queue_changed"}))
+        transaction.on_commit(lambda: _push_queue(session.client))
     if session.agent_id:
         # The agent's screen follows their call: caller hung up, transferred, wrap-up over.
         agent_id, call_id = session.agent_id, session.pk
@@ -378,13 +380,26 @@ def _transition(session: CallSession, to: str, **fields) -> CallSession:
     return session
 
 
-def _dispatch_soon() -> None:
-    from answering import tasks
+def _push_queue(client: Client) -> None:
+    """The client's queue, computed once here and pushed whole: every console serving the
+    client redraws from the message itself, with no database work per console."""
+    live.push(live.client_queue_group(client.schema_name), {"type": "queue", **queue_snapshot(client)})
 
+
+def _dispatch_soon() -> None:
+    """Offer waiting calls now, right after the commit that made a call or an agent ready:
+    in this process, because a hop through the broker adds tens of milliseconds to every
+    offer. If that fails, a worker tries (and the periodic sweep after it)."""
     try:
-        tasks.acd_dispatch.delay()
-    except Exception:  # the broker is down: the periodic sweep will dispatch
-        logger.exception("could not enqueue a dispatch; the sweep will catch up")
+        acd_dispatch()
+    except Exception:
+        logger.exception("dispatch after commit failed; handing it to a worker")
+        from answering import tasks
+
+        try:
+            tasks.acd_dispatch.delay()
+        except Exception:  # the broker is down too: the periodic sweep will dispatch
+            logger.exception("could not enqueue a dispatch; the sweep will catch up")
 
 
 def _presence_set(agent_id: int | None, status: str) -> None:

@@ -27,6 +27,10 @@
     else if (message.type === "offer") { state = Object.assign(state || {}, {offer: message}); renderOffer(); }
     else if (message.type === "error") { showErrors([message.message]); }
     else if (message.type === "script_next") { scriptAdvance(message); }
+    else if (message.type === "queue" && state) {
+      const at = state.queues.findIndex((q) => q.client === message.client);
+      if (at >= 0) { state.queues[at] = message; renderQueues(); }
+    }
     else if (message.type === "message_errors") {
       showErrors(Object.entries(message.errors).map(([field, errs]) => `${field}: ${errs.join(" ")}`));
     }
