@@ -171,10 +171,18 @@ def call_finish(*, session, agent, disposition: str, answers: dict | None = None
         raise CallFinishRefused("This is not your call.")
     version = call_script_version(session)
     end = _end_reached(version, answers or {}) if version is not None else None
-    needs_message = end is None or end.action == "message" if version is not None else False
+    needs_message = (end is None or end.action == "message") if version is not None else False
+    needs_message = needs_message and disposition not in ("do_not_call", "wrong_number")
     if needs_message and not Message.objects.filter(call_sid=session.call_sid).exists():
         raise CallFinishRefused("Take the message first: it must be saved before the call ends.")
     CallRecord.objects.filter(call_sid=session.call_sid).update(disposition=disposition[:40])
+    if disposition == "do_not_call":
+        # The caller asked not to be called: an opt-out like any other, effective at once.
+        from compliance.rules import OptOutSource
+        from compliance.services import opt_out_record
+
+        opt_out_record(client=session.client, number=session.from_number, source=OptOutSource.AGENT,
+                       added_by=f"agent {agent.email}", reason=f"disposition on call {session.call_sid}")
     if session.state == CallSession.State.CONNECTED:
         sid = session.call_sid
         transaction.on_commit(lambda: gateway.get().call_end(sid))
@@ -188,7 +196,10 @@ def _end_reached(version, answers: dict):
     definition = version.definition
     step = definition["first_step"] if "first_step" in definition else definition["steps"][0]["key"]
     for _ in range(len(definition["steps"]) + 1):
-        nxt = script_next_step(version=version, step=step, answers=answers)
+        try:
+            nxt = script_next_step(version=version, step=step, answers=answers)
+        except ValueError:  # an unanswered branch question: the answers stop short here
+            return None
         if nxt.end is not None:
             return nxt.end
         if nxt.step is None:
