@@ -19,6 +19,15 @@ pytestmark = pytest.mark.processes
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def _open_console(page, base: str, email: str) -> None:
+    page.goto(f"{base}/accounts/login/?next=/console/")
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/console/")
+    page.locator("#status").filter(has_text="offline").wait_for()
+
+
 def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_worker, browser, django_db_blocker):
     from answering import consoles
 
@@ -27,12 +36,7 @@ def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_work
     page = browser.new_page()
     call = None
     try:
-        page.goto(f"{base}/accounts/login/?next=/console/")
-        page.locator("#id_username").fill("ben@switchboard.test")
-        page.locator("#id_password").fill(PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"{base}/console/")
-        page.locator("#status").filter(has_text="offline").wait_for()
+        _open_console(page, base, "ben@switchboard.test")
 
         page.keyboard.press("1")
         page.locator("#status").filter(has_text="available").wait_for()
@@ -95,12 +99,7 @@ def test_an_agent_is_guided_by_the_script_and_the_message_is_saved(world, asgi_s
     page = browser.new_page()
     call = None
     try:
-        page.goto(f"{base}/accounts/login/?next=/console/")
-        page.locator("#id_username").fill("ben@switchboard.test")
-        page.locator("#id_password").fill(PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(f"{base}/console/")
-        page.locator("#status").filter(has_text="offline").wait_for()
+        _open_console(page, base, "ben@switchboard.test")
         page.keyboard.press("1")
         page.locator("#status").filter(has_text="available").wait_for()
         with django_db_blocker.unblock():

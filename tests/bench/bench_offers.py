@@ -19,7 +19,7 @@ import sys
 import time
 from urllib.parse import urlencode
 
-from _django import ROOT, bench_database, progress
+from _django import ROOT, bench_database, free_port, progress, wait_for_ping
 
 AGENTS = int(os.getenv("BENCH_CONSOLES", "200"))
 TOKEN = "bench-auth-token"
@@ -58,7 +58,7 @@ def main() -> None:
             cookies.append(store.session_key)
         connections.close_all()
 
-        port = _free_port()
+        port = free_port()
         public = f"http://localhost:{port}"
         # Same SECRET_KEY as this process: the sessions made above are signed with it.
         env = {**os.environ, "DEBUG": "0", "TWILIO_AUTH_TOKEN": TOKEN,
@@ -74,7 +74,7 @@ def main() -> None:
              "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait(port)
+            wait_for_ping(port)
             offers, fanout, baseline = asyncio.run(_run(port, public, cookies))
         finally:
             for process in (server, worker):
@@ -185,28 +185,6 @@ async def _run(port: int, public: str, cookies: list[str]):
     for ws in sockets:
         await ws.close()
     return offers, fanout, baseline
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(port: int) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/ping",
-                                                          headers={"Host": "localhost"}), timeout=1)
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
 
 
 if __name__ == "__main__":

@@ -17,10 +17,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
-from _django import ROOT, bench_database
+from _django import ROOT, bench_database, free_port, wait_for_ping
 
 REQUESTS = int(os.getenv("BENCH_REQUESTS", "2000"))
 TOKEN = "bench-auth-token"
@@ -65,7 +64,6 @@ def _report(label: str, elapsed: float, latencies: list[float]) -> dict:
 
 def main() -> None:
     with bench_database("switchboard_bench_webhooks"):
-        from django.conf import settings
         from django.db import connections
         from django_tenants.utils import schema_context
 
@@ -81,7 +79,7 @@ def main() -> None:
         database_url = os.environ["DATABASE_URL"]
         connections.close_all()
 
-        port = _free_port()
+        port = free_port()
         public = f"http://localhost:{port}"
         env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-secret",
                "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_MODE": "simulate",
@@ -91,7 +89,7 @@ def main() -> None:
              str(port), "--workers", os.getenv("BENCH_WORKERS", "4"), "--proxy-headers", "--no-access-log", "--lifespan", "off"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait(port)
+            wait_for_ping(port)
             results = {}
             for concurrency in (20, 100):
                 baseline = [("/ping", b"", {"Host": "localhost"})] * REQUESTS
@@ -109,35 +107,12 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=20)
-        _ = settings
     for concurrency, (base, real) in results.items():
         ratio = real["rps"] / base["rps"]
         print(f"voice/incoming @ {concurrency}: {real['rps']:.0f} req/s p50 {real['p50']:.0f} ms p99 {real['p99']:.0f} ms; "
               f"baseline {base['rps']:.0f} req/s p99 {base['p99']:.0f} ms; ratio {ratio:.2f} "
               f"({'met' if ratio >= 0.5 else 'MISSED'} half-baseline"
               + (f", p99 < 100 ms {'met' if real['p99'] < 100 else 'MISSED'})" if concurrency == 20 else ")"))
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(port: int) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/ping",
-                                                          headers={"Host": "localhost"}), timeout=1)
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
 
 
 if __name__ == "__main__":
