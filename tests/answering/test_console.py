@@ -165,3 +165,44 @@ def test_a_quiet_console_still_gets_pushes_after_the_redis_read_timeout(world, a
         time.sleep(7)
         _push(f"agent.{world.ben.pk}", {"type": "notice", "text": "still here"})
         assert _until(ws, lambda m: m["type"] == "notice")["text"] == "still here"
+
+
+def test_a_taken_message_reaches_the_clients_portal_live_after_commit(world, asgi_server, django_db_blocker):
+    call_sid = "CA" + uuid.uuid4().hex
+    sock = socket.create_connection(("127.0.0.1", asgi_server))
+    cookie = f"{settings.SESSION_COOKIE_NAME}={world.sessions['bob@bobs.test']}"
+    with connect(f"ws://bobsplumbing.localhost:{asgi_server}/ws/portal/", sock=sock, open_timeout=10,
+                 origin=f"http://bobsplumbing.localhost:{asgi_server}", additional_headers={"Cookie": cookie}) as portal:
+        _check_message_push(portal, call_sid, django_db_blocker)
+
+
+def _check_message_push(portal, call_sid: str, django_db_blocker) -> None:
+    import threading
+
+    from answering.models import Message, Script
+    from answering.scripts import script_import_json
+    from answering.services import message_take
+    from tests.answering.test_console_browser import BOB_SCRIPT
+
+    try:
+        _until(portal, lambda m: m["type"] == "snapshot")
+
+        def take():  # its own thread and connection: committed, as in a consumer or a view
+            with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+                script = script_import_json(data=BOB_SCRIPT)
+                message_take(version=script.current_version, call_sid=call_sid, caller="+12125550099",
+                             answers={"in_danger": "no", "name": "Lee", "callback_number": "2125550099"})
+            from django.db import connection
+
+            connection.close()
+
+        thread = threading.Thread(target=take)
+        thread.start()
+        thread.join(20)
+        pushed = _until(portal, lambda m: m.get("type") == "message")
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            assert Message.objects.get(pk=pushed["message"]).call_sid == call_sid
+    finally:
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            Message.objects.filter(call_sid=call_sid).delete()
+            Script.objects.filter(key="service").delete()
