@@ -415,3 +415,35 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="Captured answers")
     def answers(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.fields, indent=2, ensure_ascii=False))
+
+
+from answering.models import Override, Person, Rotation, RotationMember, Team  # noqa: E402
+
+
+@admin.register(Person, site=client_data_admin)
+class PersonAdmin(ClientDataModelAdmin):
+    list_display = ("name", "email", "mobile", "phone", "active")
+    search_fields = ("name", "email", "mobile", "phone")
+
+
+@admin.register(Team, site=client_data_admin)
+class TeamAdmin(ClientDataModelAdmin):
+    list_display = ("name",)
+
+
+class RotationMemberInline(ClientDataInline, admin.TabularInline):
+    model = RotationMember
+    extra = 1
+    ordering = ["position"]
+
+
+@admin.register(Rotation, site=client_data_admin)
+class RotationAdmin(ClientDataModelAdmin):
+    list_display = ("team", "period", "handover_time", "starts_on")
+    inlines = [RotationMemberInline]
+
+
+@admin.register(Override, site=client_data_admin)
+class OverrideAdmin(ClientDataModelAdmin):
+    list_display = ("team", "person", "starts", "ends", "note")
+    list_filter = ("team",)
