@@ -1,9 +1,49 @@
 """Client-data admin for answering (runs in one client's schema; see switchboard/admin_sites.py)."""
 
-from django.contrib import admin
+import json
 
-from answering.models import AnsweringSettings, KnowledgeFact
-from switchboard.admin_sites import ClientDataInline, ClientDataModelAdmin, ReadOnlyAdminMixin, client_data_admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from answering import scripts as script_services
+from answering.models import (
+    AnsweringSettings,
+    BusinessHours,
+    CallRecord,
+    Closure,
+    InboundSMS,
+    KnowledgeFact,
+    MenuOption,
+    Message,
+    Override,
+    Person,
+    Prompt,
+    Rotation,
+    RotationMember,
+    Script,
+    ScriptBranch,
+    ScriptField,
+    ScriptStep,
+    ScriptVersion,
+    Team,
+    VoicemailMessage,
+)
+from switchboard.admin_sites import (
+    ClientDataInline,
+    ClientDataModelAdmin,
+    ReadOnlyAdminMixin,
+    client_data_admin,
+)
+from tenants.models.clients import LANGUAGES
 
 
 @admin.register(AnsweringSettings, site=client_data_admin)
@@ -24,9 +64,6 @@ class KnowledgeFactAdmin(ClientDataModelAdmin):
     search_fields = ("title", "body")
 
 
-from answering.models import (  # noqa: E402
-    BusinessHours, CallRecord, Closure, InboundSMS, MenuOption, Prompt, VoicemailMessage,
-)
 
 
 @admin.register(Prompt, site=client_data_admin)
@@ -81,23 +118,6 @@ class InboundSMSAdmin(ReadOnlyAdmin):
 # inlines. The whole page is checked as one script by ``script_validate`` before anything
 # is saved, and a valid save publishes a new version (earlier versions stay as they were).
 
-import json  # noqa: E402
-
-from django import forms  # noqa: E402
-from django.contrib import messages  # noqa: E402
-from django.core.exceptions import ValidationError  # noqa: E402
-from django.forms.models import BaseInlineFormSet  # noqa: E402
-from django.http import HttpResponse  # noqa: E402
-from django.shortcuts import redirect  # noqa: E402
-from django.template.loader import render_to_string  # noqa: E402
-from django.template.response import TemplateResponse  # noqa: E402
-from django.urls import path, reverse  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
-
-from answering import scripts as script_services  # noqa: E402
-from answering.models import Message, Script, ScriptBranch, ScriptField, ScriptStep, ScriptVersion  # noqa: E402
-from tenants.models.clients import LANGUAGES  # noqa: E402
 
 LANGUAGE_LABELS = dict(LANGUAGES)
 SAMPLE_CALLER = "+12125550100"
@@ -415,9 +435,6 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="Captured answers")
     def answers(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.fields, indent=2, ensure_ascii=False))
-
-
-from answering.models import Override, Person, Rotation, RotationMember, Team  # noqa: E402
 
 
 @admin.register(Person, site=client_data_admin)

@@ -9,17 +9,14 @@ never hide a real disconnect for long.
 from __future__ import annotations
 
 import redis
-from django.conf import settings
 
-_client: redis.Redis | None = None
+from switchboard.redis_clients import redis_client
+
 TTL_SECONDS = 86400
 
 
 def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
-    return _client
+    return redis_client(timeout=1)
 
 
 def _key(agent_id: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from answering import selectors
-from tenants.websocket import ClientConsumer, client_group
+from tenants.websocket import ClientConsumer
 
 
 class PortalConsumer(ClientConsumer):
@@ -13,7 +13,9 @@ class PortalConsumer(ClientConsumer):
         return self.client is not None
 
     def groups_for(self, user) -> list[str]:
-        return [client_group(self.client, "portal")]
+        from answering import live
+
+        return [live.client_portal_group(self.client.schema_name)]
 
     def snapshot(self) -> dict:
         settings = selectors.answering_settings_get()

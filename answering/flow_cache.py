@@ -14,23 +14,20 @@ import logging
 import threading
 
 import redis
-from django.conf import settings
 from django.db import transaction
+
+from switchboard.redis_clients import redis_client
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _flows: dict[str, tuple[tuple[int, ...], object]] = {}
 _numbers: dict[str, tuple[tuple[int, ...], object]] = {}
-_client: redis.Redis | None = None
 NUMBERS_KEY = "switchboard:numbers:version"
 
 
 def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.2, socket_connect_timeout=0.2)
-    return _client
+    return redis_client(timeout=0.2)  # a webhook never waits on the cache
 
 
 def _version(*keys: str) -> tuple[int, ...] | None:

@@ -17,16 +17,11 @@ from answering import flow_cache, twiml
 from answering.acd import services as acd
 from answering.acd.models import AgentPresence, CallSession
 from answering.models import CallRecord, MenuOption, VoicemailMessage
-from answering.selectors import DEFAULT_VOICES, CallFlow, Spoken, call_flow_get
+from answering.selectors import CallFlow, call_flow_get, spoken
 
 logger = logging.getLogger(__name__)
 State = CallSession.State
 MAX_INVALID_ENTRIES = 2
-
-
-def _spoken(text: str, language: str) -> Spoken:
-    voice, tts = DEFAULT_VOICES.get(language, DEFAULT_VOICES["en"])
-    return Spoken(text, voice, tts)
 
 
 def flow_for(session: CallSession) -> CallFlow:
@@ -106,7 +101,7 @@ def menu_chosen(session: CallSession, flow_name: str, digits: str) -> VoiceRespo
             return _voicemail(session, flow)
         case MenuOption.Action.INFO:
             text = option.info_text.get(language) or option.info_text.get(flow.languages[0], "")
-            return _menu(session, flow, language, greet=False, before=[_spoken(text, language)])
+            return _menu(session, flow, language, greet=False, before=[spoken(text, language)])
         case MenuOption.Action.TRANSFER:
             acd.call_transfer(session=session, menu_choice=choice)
             return twiml.transfer(option.transfer_to, caller_id=session.to_number)
@@ -197,7 +192,7 @@ def voicemail_left(session: CallSession, *, recording_sid: str, recording_url: s
         )
     thanks = {"es": "Gracias. Su mensaje ha sido grabado. Adiós."}.get(
         session.language, "Thank you. Your message has been recorded. Goodbye.")
-    return twiml.say_then_hangup([_spoken(thanks, session.language)])
+    return twiml.say_then_hangup([spoken(thanks, session.language)])
 
 
 def recording_ready(session: CallSession, *, recording_sid: str, recording_url: str, duration: int | None) -> None:

@@ -7,6 +7,8 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from tenants.websocket import client_group
+
 logger = logging.getLogger(__name__)
 
 
@@ -19,7 +21,12 @@ SUPERVISORS_GROUP = "supervisors"
 
 def client_queue_group(schema: str) -> str:
     """Agents serving a client listen here for its queue; named with the client's schema."""
-    return f"client.{schema}.queue"
+    return client_group(schema, "queue")
+
+
+def client_portal_group(schema: str) -> str:
+    """The client's own people, in its portal: new messages, acknowledgements."""
+    return client_group(schema, "portal")
 
 
 def push(group: str, payload: dict) -> None:

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.db.models import QuerySet
 
-from answering.models import AnsweringSettings, KnowledgeFact
+from answering.models import (
+    AnsweringSettings,
+    BusinessHours,
+    Closure,
+    KnowledgeFact,
+    MenuOption,
+    Prompt,
+    ScriptVersion,
+)
 
 
 def answering_settings_get() -> AnsweringSettings | None:
@@ -17,10 +28,6 @@ def knowledge_fact_list() -> QuerySet[KnowledgeFact]:
 
 # --- The call flow ---------------------------------------------------------------------
 
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import datetime  # noqa: E402
-
-from answering.models import BusinessHours, Closure, MenuOption, Prompt  # noqa: E402
 
 # Spoken when a client has not written its own prompt: never silence, never another client's words.
 DEFAULT_PROMPTS = {
@@ -80,7 +87,7 @@ class CallFlow:
         default = DEFAULT_PROMPTS.get((key, language))
         if default is None:
             return None
-        return Spoken(_fill(default, client=self.client_name, **values), voice, tts)
+        return spoken(_fill(default, client=self.client_name, **values), language)
 
     def menu(self, flow: str) -> dict[str, MenuOption]:
         return {digit: option for (f, digit), option in self.options.items() if f == flow}
@@ -92,6 +99,12 @@ class CallFlow:
         if any(c.starts <= at < c.ends for c in self.closures):
             return False
         return any(h.weekday == local.weekday() and h.opens <= local.time() < h.closes for h in self.hours)
+
+
+def spoken(text: str, language: str) -> Spoken:
+    """``text`` in the default voice for ``language``."""
+    voice, tts = DEFAULT_VOICES.get(language, DEFAULT_VOICES["en"])
+    return Spoken(text, voice, tts)
 
 
 def _fill(text: str, **values) -> str:
@@ -118,8 +131,6 @@ def call_flow_get(client) -> CallFlow:
 
 
 # --- Scripts and knowledge ---------------------------------------------------------------
-
-from answering.models import ScriptVersion  # noqa: E402
 
 
 def script_for_call(*, menu_choice: str) -> ScriptVersion | None:

@@ -133,8 +133,8 @@ def message_take(*, version, answers: dict, agent=None, caller: str = "", call_s
 
             from answering import live
 
-            group, payload = f"client.{connection.schema_name}.portal", {"type": "message", "message": message.pk,
-                                                                          "urgency": message.urgency}
+            group = live.client_portal_group(connection.schema_name)
+            payload = {"type": "message", "message": message.pk, "urgency": message.urgency}
             transaction.on_commit(lambda: live.push(group, payload))
             return message
     except IntegrityError:

@@ -25,6 +25,7 @@ from django.conf import settings
 from twilio.request_validator import RequestValidator
 
 from answering.gateway import SIM_KEY
+from switchboard.redis_clients import redis_client
 
 
 def new_call_sid() -> str:
@@ -123,7 +124,8 @@ class SimulatedCall:
         self.sequence += 1
 
     def _mailbox(self) -> redis.Redis:
-        return redis.Redis.from_url(settings.REDIS_URL)
+        # Longer than any BLPOP the simulator waits with.
+        return redis_client(timeout=max(5.0, self.hold_poll_seconds * 4))
 
     def _next_command(self, timeout: float) -> dict | None:
         item = self._mailbox().blpop([SIM_KEY.format(sid=self.call_sid)], timeout=max(timeout, 0.01))

@@ -108,6 +108,6 @@ class ClientConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event["payload"])
 
 
-def client_group(client: Client, name: str) -> str:
+def client_group(schema: str, name: str) -> str:
     """Group names carry the client's schema, so no push can cross clients."""
-    return f"client.{client.schema_name}.{name}"
+    return f"client.{schema}.{name}"

@@ -28,6 +28,32 @@ def _open_console(page, base: str, email: str) -> None:
     page.locator("#status").filter(has_text="offline").wait_for()
 
 
+def _queue_call(world, django_db_blocker, **fields) -> CallSession:
+    """A committed queued call for Bob's Plumbing, handed to the real worker to dispatch — what
+    the queueing webhook does (this thread holds Playwright's event loop, so no inline push)."""
+    from answering import tasks
+
+    with django_db_blocker.unblock():
+        call = CallSession.objects.create(
+            call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
+            state=CallSession.State.QUEUED, queued_at=timezone.now(), **fields)
+    tasks.acd_dispatch.delay()
+    return call
+
+
+def _forget(world, django_db_blocker, call: CallSession | None) -> None:
+    """Remove what a test committed: the call, its record and message, Ben's presence."""
+    from answering.models import Message
+
+    with django_db_blocker.unblock():
+        if call is not None:
+            with schema_context("bobsplumbing"):
+                Message.objects.filter(call_sid=call.call_sid).delete()
+                CallRecord.objects.filter(call_sid=call.call_sid).delete()
+            CallSession.objects.filter(pk=call.pk).delete()
+        AgentPresence.objects.filter(agent=world.ben).delete()
+
+
 def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_worker, browser, django_db_blocker):
     from answering import consoles
 
@@ -41,13 +67,7 @@ def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_work
         page.keyboard.press("1")
         page.locator("#status").filter(has_text="available").wait_for()
 
-        with django_db_blocker.unblock():
-            call = CallSession.objects.create(
-                call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
-                from_number="+12125550077", state=CallSession.State.QUEUED, queued_at=timezone.now())
-            from answering import tasks
-
-            tasks.acd_dispatch.delay()  # what the queued call's webhook triggers; the real worker runs it
+        call = _queue_call(world, django_db_blocker, from_number="+12125550077")
         page.locator("#offer").wait_for(state="visible", timeout=10000)
         assert page.locator("#offer-client").inner_text() == "Bob's Plumbing"
         assert page.locator("#offer-caller").inner_text() == "+12125550077"
@@ -61,12 +81,7 @@ def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_work
         assert Path(ARTIFACTS / "console-screen-pop.png").stat().st_size > 10_000
     finally:
         page.close()
-        with django_db_blocker.unblock():
-            if call is not None:
-                with schema_context("bobsplumbing"):
-                    CallRecord.objects.filter(call_sid=call.call_sid).delete()
-                CallSession.objects.filter(pk=call.pk).delete()
-            AgentPresence.objects.filter(agent=world.ben).delete()
+        _forget(world, django_db_blocker, call)
 
 
 BOB_SCRIPT = {
@@ -102,13 +117,7 @@ def test_an_agent_is_guided_by_the_script_and_the_message_is_saved(world, asgi_s
         _open_console(page, base, "ben@switchboard.test")
         page.keyboard.press("1")
         page.locator("#status").filter(has_text="available").wait_for()
-        with django_db_blocker.unblock():
-            call = CallSession.objects.create(
-                call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111", menu_choice="open:2",
-                from_number="+12125550078", state=CallSession.State.QUEUED, queued_at=timezone.now())
-            from answering import tasks
-
-            tasks.acd_dispatch.delay()
+        call = _queue_call(world, django_db_blocker, from_number="+12125550078", menu_choice="open:2")
         page.locator("#offer").wait_for(state="visible", timeout=10000)
         page.keyboard.press("a")
         page.locator("#script").wait_for(state="visible", timeout=10000)
@@ -145,12 +154,6 @@ def test_an_agent_is_guided_by_the_script_and_the_message_is_saved(world, asgi_s
                 time.sleep(0.1)
     finally:
         page.close()
-        with django_db_blocker.unblock():
-            if call is not None:
-                with schema_context("bobsplumbing"):
-                    Message.objects.filter(call_sid=call.call_sid).delete()
-                    CallRecord.objects.filter(call_sid=call.call_sid).delete()
-                CallSession.objects.filter(pk=call.pk).delete()
-            with schema_context("bobsplumbing"):
-                Script.objects.filter(key="service").delete()
-            AgentPresence.objects.filter(agent=world.ben).delete()
+        _forget(world, django_db_blocker, call)
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            Script.objects.filter(key="service").delete()
