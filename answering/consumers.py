@@ -111,7 +111,11 @@ class AgentConsumer(ClientConsumer):
         answers = content.get("answers") or {}
         with schema_context(session.client.schema_name):
             if action == "script_next":
-                nxt = script_next_step(version=call_script_version(session), step=content["step"], answers=answers)
+                try:
+                    nxt = script_next_step(version=call_script_version(session), step=content["step"],
+                                           answers=answers)
+                except ValueError:  # a branch question left unanswered: ask it, don't fail
+                    return {"type": "error", "message": "Answer this step's question to go on."}
                 end = None if nxt.end is None else {"action": nxt.end.action, "urgency": nxt.end.urgency,
                                                     "category": nxt.end.category, "transfer_to": nxt.end.transfer_to}
                 return {"type": "script_next", "from": content["step"], "step": nxt.step, "end": end}

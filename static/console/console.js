@@ -95,15 +95,18 @@
     $("script").hidden = !script;
     if (!script) return;
     if (guide.call !== call.call) {
-      guide = {call: call.call, step: script.first_step, answers: {}, end: null, messageTaken: !!call.message};
+      guide = {call: call.call, step: script.first_step, answers: {}, end: null, messageTaken: !!call.message,
+               shown: null};
     }
     guide.messageTaken = guide.messageTaken || !!call.message;
     $("script-name").textContent = script.name;
     if (guide.end) { renderEnd(); return; }
-    renderStep(script.steps[guide.step]);
+    // A snapshot mid-step (a queue change, the call's state) must not wipe what the agent typed.
+    if (guide.shown !== guide.step) renderStep(script.steps[guide.step]);
   }
 
   function renderStep(step) {
+    guide.shown = step.key;
     $("script-form").hidden = false; $("script-end").hidden = true;
     $("script-say").textContent = step.say;
     $("script-fields").replaceChildren(...step.fields.map((f) => {

@@ -206,3 +206,29 @@ def _check_message_push(portal, call_sid: str, django_db_blocker) -> None:
         with django_db_blocker.unblock(), schema_context("bobsplumbing"):
             Message.objects.filter(call_sid=call_sid).delete()
             Script.objects.filter(key="service").delete()
+
+
+def test_an_unanswered_branch_question_is_asked_again_and_the_console_lives_on(world, asgi_server, clean,
+                                                                                django_db_blocker):
+    from answering.models import Script
+    from answering.scripts import script_import_json
+    from tests.answering.test_console_browser import BOB_SCRIPT
+
+    with django_db_blocker.unblock():
+        with schema_context("bobsplumbing"):
+            script_import_json(data=BOB_SCRIPT)
+        call = clean(world.bobs)
+        CallSession.objects.filter(pk=call.pk).update(state=CallSession.State.CONNECTED, agent=world.ben,
+                                                     answered_at=timezone.now(), menu_choice="open:2")
+    try:
+        with _console(asgi_server, world.sessions["ben@switchboard.test"]) as ws:
+            pop = _until(ws, lambda m: m["type"] == "snapshot" and m["call"])
+            assert pop["call"]["script"]["first_step"] == "danger"
+            ws.send(json.dumps({"action": "script_next", "call": call.pk, "step": "danger", "answers": {}}))
+            assert "Answer this step" in _until(ws, lambda m: m["type"] == "error")["message"]
+            ws.send(json.dumps({"action": "script_next", "call": call.pk, "step": "danger",
+                                "answers": {"in_danger": "no"}}))
+            assert _until(ws, lambda m: m["type"] == "script_next")["step"] == "details"
+    finally:
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            Script.objects.filter(key="service").delete()

@@ -41,6 +41,16 @@ def _queue_call(world, django_db_blocker, **fields) -> CallSession:
     return call
 
 
+def _push_from_thread(group: str, payload: dict) -> None:
+    import threading
+
+    from answering import live
+
+    thread = threading.Thread(target=live.push, args=(group, payload))
+    thread.start()
+    thread.join(10)
+
+
 def _forget(world, django_db_blocker, call: CallSession | None) -> None:
     """Remove what a test committed: the call, its record and message, Ben's presence."""
     from answering.models import Message
@@ -123,8 +133,12 @@ def test_an_agent_is_guided_by_the_script_and_the_message_is_saved(world, asgi_s
         page.locator("#script").wait_for(state="visible", timeout=10000)
         assert page.locator("#script-say").inner_text() == "Bob's Plumbing, this is Ben. Is anyone in danger?"
 
-        # Keyboard only: pick "no", Enter; the branch leads to the details step.
+        # Keyboard only: pick "no", Enter; the branch leads to the details step. A snapshot
+        # arriving meanwhile (the call's state changed) must not wipe the answer.
         page.locator("#f-in_danger").select_option("no")
+        _push_from_thread(f"agent.{world.ben.pk}", {"type": "call_changed", "call": call.pk})
+        page.wait_for_timeout(500)
+        assert page.locator("#f-in_danger").input_value() == "no"
         page.keyboard.press("Enter")
         page.locator("#script-say").filter(has_text="May I have your name").wait_for()
         page.keyboard.type("Dana Reyes")
