@@ -171,7 +171,8 @@ def call_finish(*, session, agent, disposition: str, answers: dict | None = None
         raise CallFinishRefused("This is not your call.")
     version = call_script_version(session)
     end = _end_reached(version, answers or {}) if version is not None else None
-    needs_message = (end is None or end.action == "message") if version is not None else False
+    # A dispatch hands the caller's details to the on-call person: they must be saved too.
+    needs_message = (end is None or end.action in ("message", "dispatch")) if version is not None else False
     needs_message = needs_message and disposition not in ("do_not_call", "wrong_number")
     if needs_message and not Message.objects.filter(call_sid=session.call_sid).exists():
         raise CallFinishRefused("Take the message first: it must be saved before the call ends.")

@@ -138,11 +138,12 @@
   function renderEnd() {
     $("script-form").hidden = true; $("script-end").hidden = false;
     const end = guide.end || {action: "log"};
-    const text = {message: "Take the message.", dispatch: "Dispatch to the on-call person.",
+    const text = {message: "Take the message.", dispatch: "Dispatch to the on-call person: save the details for them.",
                   transfer: `Transfer to ${end.transfer_to}.`, log: "Log the call."}[end.action];
-    $("script-end-text").textContent = guide.messageTaken && end.action === "message"
-      ? "Message saved. Choose a disposition and finish." : text + (end.urgency ? ` (${end.urgency})` : "");
-    const owesMessage = end.action === "message" && !guide.messageTaken;
+    const savesDetails = end.action === "message" || end.action === "dispatch";
+    $("script-end-text").textContent = guide.messageTaken && savesDetails
+      ? "Saved. Choose a disposition and finish." : text + (end.urgency ? ` (${end.urgency})` : "");
+    const owesMessage = savesDetails && !guide.messageTaken;
     $("message-take").hidden = !owesMessage;
     $("finish-form").hidden = owesMessage;
     (owesMessage ? $("message-take") : $("finish")).focus();

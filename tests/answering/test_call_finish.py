@@ -42,9 +42,23 @@ def test_the_call_cannot_end_before_its_message_is_saved(world, call):
     assert CallRecord.objects.get(call_sid=call.call_sid).disposition == "message_taken"
 
 
-def test_a_path_that_ends_in_dispatch_needs_no_message(world, call):
-    services.call_finish(session=call, agent=world.ben, disposition="dispatched", answers={"in_danger": "yes"})
+def test_a_dispatch_saves_the_details_for_the_on_call_person_first(world, call):
+    answers = {"in_danger": "yes"}
+    with pytest.raises(services.CallFinishRefused, match="Take the message first"):
+        services.call_finish(session=call, agent=world.ben, disposition="dispatched", answers=answers)
+    message = services.call_message_take(session=call, agent=world.ben, answers=answers)
+    assert (message.end_action, message.urgency, message.category) == ("dispatch", "urgent", "emergency")
+    services.call_finish(session=call, agent=world.ben, disposition="dispatched", answers=answers)
     assert CallRecord.objects.get(call_sid=call.call_sid).disposition == "dispatched"
+
+
+def test_a_path_that_only_logs_the_call_needs_no_message(world, call):
+    from answering.scripts import script_import_json
+
+    script_import_json(data={**BOB_SCRIPT, "steps": [
+        {"key": "danger", "say": {"en": "Thanks for calling."}, "end": {"action": "log"}}]})
+    services.call_finish(session=call, agent=world.ben, disposition="information", answers={})
+    assert CallRecord.objects.get(call_sid=call.call_sid).disposition == "information"
 
 
 def test_do_not_call_is_an_opt_out_for_that_client_only(world, call):
