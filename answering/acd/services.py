@@ -261,6 +261,10 @@ def call_accept(*, call_id: int, agent: User) -> CallSession | None:
 
             sid = session.call_sid
             transaction.on_commit(lambda: gateway.get().call_redirect(sid, connect_url(session)))
+            # The conditional UPDATE above bypasses _transition: tell queues and supervisors here.
+            transaction.on_commit(lambda: _push_queue(session.client))
+            transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {
+                "type": "agent", "agent": agent.pk, "status": Status.ON_CALL}))
     except IntegrityError:
         return None  # this agent is already on another live call
     live.push(live.agent_group(agent.pk), {"type": "connected", "call": session.pk, "call_sid": session.call_sid})

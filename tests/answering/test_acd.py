@@ -167,3 +167,16 @@ def test_the_sweep_expires_lost_offers(world):
     CallSession.objects.filter(pk=call.pk).update(offer_expires_at=timezone.now() - timedelta(seconds=30))
     result = acd.acd_sweep()
     assert result["expired"] == 1
+
+
+def test_an_accepted_call_is_announced_to_queues_and_supervisors(world, monkeypatch, django_capture_on_commit_callbacks):
+    from answering import live
+
+    pushed = []
+    monkeypatch.setattr(live, "push", lambda group, payload: pushed.append((group, payload["type"])))
+    call = _queued(world)
+    _available(world.ben)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert acd.call_accept(call_id=call.pk, agent=world.ben) is not None
+    assert ("client.bobsplumbing.queue", "queue") in pushed
+    assert ("supervisors", "agent") in pushed
