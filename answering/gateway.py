@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+import uuid
 from dataclasses import dataclass
 
 import redis
+import requests
 from django.conf import settings
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
@@ -56,6 +59,14 @@ class _BaseUrlHttpClient(TwilioHttpClient):
 
 
 @dataclass
+class Sent:
+    """What Twilio answered when a text or call was created."""
+
+    sid: str
+    status: str
+
+
+@dataclass
 class Recording:
     sid: str
     call_sid: str
@@ -77,6 +88,10 @@ class LiveGateway:
         except TwilioRestException as exc:
             logger.warning("Twilio refused %s: %s %s", what, exc.code, exc.msg)
             raise GatewayError(f"Twilio refused {what}: {exc.msg}", code=exc.code, status=exc.status) from exc
+        except (requests.RequestException, TwilioException) as exc:
+            # Timeouts and broken connections: transient (no code, no status), so retried.
+            logger.warning("Twilio unreachable for %s: %s", what, exc)
+            raise GatewayError(f"Twilio unreachable for {what}: {type(exc).__name__}") from exc
 
     def call_redirect(self, call_sid: str, url: str) -> None:
         """Send a live call to new TwiML (e.g. connect a queued caller to their agent)."""
@@ -88,6 +103,28 @@ class LiveGateway:
     def queue_dequeue(self, queue_sid: str, call_sid: str, url: str) -> None:
         self._call("the dequeue", lambda: self.client.queues(queue_sid).members(call_sid).update(url=url, method="POST"))
 
+    def sms_send(self, *, to: str, from_: str, body: str, status_callback: str) -> Sent:
+        msg = self._call("the text", lambda: self.client.messages.create(
+            to=to, from_=from_, body=body, status_callback=status_callback))
+        return Sent(sid=msg.sid, status=msg.status or "queued")
+
+    def call_create(self, *, to: str, from_: str, url: str, status_callback: str) -> Sent:
+        call = self._call("the call", lambda: self.client.calls.create(
+            to=to, from_=from_, url=url, method="POST", status_callback=status_callback, status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"], timeout=30))
+        return Sent(sid=call.sid, status=call.status or "queued")
+
+    def sent_find(self, *, channel: str, to: str, from_: str, body: str, since) -> str | None:
+        """The SID of a text (same body) or call already made to ``to`` from ``from_`` since
+        ``since``, if any: how a send interrupted by a crash learns whether it went out."""
+        if channel == "sms":
+            found = self._call("the text lookup", lambda: self.client.messages.list(
+                to=to, from_=from_, date_sent_after=since, limit=20))
+            return next((m.sid for m in found if (m.body or "") == body), None)
+        found = self._call("the call lookup", lambda: self.client.calls.list(
+            to=to, from_=from_, start_time_after=since, limit=20))
+        return found[0].sid if found else None
+
     def recording_fetch(self, recording_sid: str) -> Recording:
         rec = self._call("the recording", lambda: self.client.recordings(recording_sid).fetch())
         return Recording(sid=rec.sid, call_sid=rec.call_sid, duration=int(rec.duration) if rec.duration else None,
@@ -95,6 +132,9 @@ class LiveGateway:
 
 
 SIM_KEY = "sim:call:{sid}"
+SIM_OUTBOX = "sim:outbox:{kind}"  # kind: sms or call
+SIM_FAIL = "sim:fail"  # hash: number -> Twilio error code to answer with
+SIM_HOLD = "sim:hold"  # hash: number -> "before" or "after" (see SimulatedGateway._hold)
 
 
 class SimulatedGateway:
@@ -119,6 +159,44 @@ class SimulatedGateway:
 
     def recording_fetch(self, recording_sid: str) -> Recording:
         return Recording(sid=recording_sid, call_sid="", duration=None, url="")
+
+    # Outbound texts and calls go to the simulator's outbox (a Redis list per kind), where
+    # `simulate_callout` answers call-outs and the worker's log shows each text. Numbers in
+    # the set SIM_FAIL map to a Twilio error code, so the error paths can be played too.
+    def _outbound(self, kind: str, record: dict) -> Sent:
+        code = self.redis.hget(SIM_FAIL, record["to"])
+        if code is not None:
+            code = int(code)
+            raise GatewayError(f"Simulated Twilio error {code}", code=code, status=400 if code != 20429 else 429)
+        self._hold(record["to"], "before")
+        record["sid"] = ("SM" if kind == "sms" else "CA") + uuid.uuid4().hex
+        record["at"] = time.time()
+        self.redis.rpush(SIM_OUTBOX.format(kind=kind), json.dumps(record))
+        logger.info("simulated %s to %s: %s", "text" if kind == "sms" else "call-out", record["to"],
+                    record.get("body") or record.get("url"))
+        self._hold(record["to"], "after")
+        return Sent(sid=record["sid"], status="queued")
+
+    def _hold(self, to: str, when: str) -> None:
+        """Play a slow network: while SIM_HOLD says so for this number, the send waits (before
+        Twilio got it, or after Twilio took it but before we heard back)."""
+        while self.redis.hget(SIM_HOLD, to) == when.encode():
+            time.sleep(0.05)
+
+    def sms_send(self, *, to: str, from_: str, body: str, status_callback: str) -> Sent:
+        return self._outbound("sms", {"to": to, "from": from_, "body": body, "status_callback": status_callback})
+
+    def call_create(self, *, to: str, from_: str, url: str, status_callback: str) -> Sent:
+        return self._outbound("call", {"to": to, "from": from_, "url": url, "status_callback": status_callback})
+
+    def sent_find(self, *, channel: str, to: str, from_: str, body: str, since) -> str | None:
+        since_ts = since.timestamp()
+        for raw in self.redis.lrange(SIM_OUTBOX.format(kind=channel), 0, -1):
+            record = json.loads(raw)
+            if (record["to"] == to and record["from"] == from_ and record["at"] >= since_ts
+                    and (channel != "sms" or record["body"] == body)):
+                return record["sid"]
+        return None
 
 
 def get():

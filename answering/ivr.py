@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from twilio.twiml.voice_response import VoiceResponse
@@ -18,6 +19,7 @@ from answering.acd import services as acd
 from answering.acd.models import AgentPresence, CallSession
 from answering.models import CallRecord, MenuOption, VoicemailMessage
 from answering.selectors import CallFlow, call_flow_get, spoken
+from answering.services import voicemail_message_take
 
 logger = logging.getLogger(__name__)
 State = CallSession.State
@@ -185,11 +187,13 @@ def voicemail_left(session: CallSession, *, recording_sid: str, recording_url: s
     """The caller finished recording: the voicemail becomes a message for the client. Idempotent."""
     with schema_context(session.client.schema_name):
         record = CallRecord.objects.filter(call_sid=session.call_sid).first()
-        VoicemailMessage.objects.update_or_create(
-            call_sid=session.call_sid,
-            defaults={"call": record, "caller": session.from_number, "recording_sid": recording_sid,
-                      "recording_url": recording_url, "duration": duration},
-        )
+        with transaction.atomic():
+            VoicemailMessage.objects.update_or_create(
+                call_sid=session.call_sid,
+                defaults={"call": record, "caller": session.from_number, "recording_sid": recording_sid,
+                          "recording_url": recording_url, "duration": duration},
+            )
+            voicemail_message_take(session=session, record=record, recording_sid=recording_sid, duration=duration)
     thanks = {"es": "Gracias. Su mensaje ha sido grabado. Adiós."}.get(
         session.language, "Thank you. Your message has been recorded. Goodbye.")
     return twiml.say_then_hangup([spoken(thanks, session.language)])

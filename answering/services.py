@@ -47,6 +47,11 @@ def inbound_sms_receive(*, client: Client, message_sid: str, from_number: str, t
         if not created:
             return None
         reply = inbound_sms_handle(client=client, from_number=from_number, body=body)
+        if reply is None and not twilio_replied:
+            # Not a compliance keyword: perhaps someone we texted acknowledging a message.
+            from answering.delivery import sms_acknowledge
+
+            return sms_acknowledge(from_number=from_number, body=body, client=client)
     # With Twilio's Advanced Opt-Out on, Twilio has already confirmed the keyword: one text at most.
     return None if twilio_replied else reply
 
@@ -128,18 +133,35 @@ def message_take(*, version, answers: dict, agent=None, caller: str = "", call_s
                 language=language, script_version=version, call_sid=call_sid,
                 call=CallRecord.objects.filter(call_sid=call_sid).first() if call_sid else None, agent=agent,
             )
-            # The client's portal shows it at once — after the commit, never before.
-            from django.db import connection
+            # Delivery is planned in the same transaction (the outbox): nothing is sent
+            # before the message is committed, and nothing planned is lost after.
+            from answering.delivery import message_deliver
 
-            from answering import live
-
-            group = live.client_portal_group(connection.schema_name)
-            payload = {"type": "message", "message": message.pk, "urgency": message.urgency}
-            transaction.on_commit(lambda: live.push(group, payload))
+            message_deliver(message=message)
             return message
     except IntegrityError:
         # The same call committed at the same moment from a retried request: one message.
         return Message.objects.get(call_sid=call_sid)
+
+
+def voicemail_message_take(*, session, record, recording_sid: str, duration: int | None):
+    """A caller's voicemail becomes a message (once per call) and is delivered like one:
+    urgent when the caller chose the emergency option."""
+    from answering.acd.models import CallSession
+    from answering.delivery import message_deliver
+    from answering.models import Message
+
+    with transaction.atomic():
+        message, created = Message.objects.get_or_create(
+            call_sid=session.call_sid,
+            defaults={"caller": session.from_number, "callback_number": session.from_number, "call": record,
+                      "source": Message.Source.VOICEMAIL, "recording_sid": recording_sid, "language": session.language,
+                      "urgency": Message.Urgency.URGENT if session.priority == CallSession.Priority.EMERGENCY
+                      else Message.Urgency.NORMAL, "category": "voicemail",
+                      "fields": {"voicemail": f"{duration or 0} s recording"}})
+        if created:
+            message_deliver(message=message, client=session.client)
+    return message
 
 
 # --- The agent's side of a call (run inside the call's client schema) -----------------------

@@ -59,3 +59,27 @@ def agent_console_gone(agent_id: int) -> bool:
     if consoles.open_count(agent_id) > 0:
         return False
     return acd.agent_console_lost(agent_id=agent_id)
+
+
+# --- Message delivery (tenant tasks: tenant-schemas-celery runs them in the sender's schema) ---
+
+@app.task(acks_late=True, ignore_result=True)
+def delivery_send(delivery_id: int) -> str:
+    from answering import delivery
+
+    return delivery.delivery_send(delivery_id=delivery_id).status
+
+
+@app.task(acks_late=True, ignore_result=True)
+def escalation_advance(message_id: int) -> bool:
+    from answering import delivery
+
+    return delivery.escalation_advance(message_id=message_id)
+
+
+@app.task(ignore_result=True)
+def outbox_sweep() -> int:
+    """Every few seconds (beat): hand due deliveries and escalation steps to workers."""
+    from answering import delivery
+
+    return delivery.outbox_sweep()

@@ -15,6 +15,14 @@ def url(path: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/twilio/voice/{path}"
 
 
+def absolute(path: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+# The platform's own voice (call-outs, not-in-service): the client's prompts choose theirs.
+DEFAULT_VOICE = {"voice": "Polly.Joanna", "language": "en-US"}
+
+
 def response(twiml: VoiceResponse | MessagingResponse) -> HttpResponse:
     return HttpResponse(str(twiml), content_type="text/xml")
 
@@ -136,3 +144,35 @@ def sms_reply(text: str | None) -> MessagingResponse:
     if text:
         mr.message(text)
     return mr
+
+
+# --- Call-outs to the client's on-call people (message delivery) ---------------------------
+
+def callout(text: str, *, action: str, already_acknowledged: bool = False) -> VoiceResponse:
+    """Read the message, then ask for 1 to acknowledge (twice; silence after that hangs up)."""
+    vr = VoiceResponse()
+    en = DEFAULT_VOICE
+    if already_acknowledged:
+        vr.say(text + " Someone has already acknowledged this message. Goodbye.", **en)
+        vr.hangup()
+        return vr
+    for _ in range(2):
+        g = vr.gather(input="dtmf", num_digits=1, timeout=6, action=absolute(action), method="POST")
+        g.say(text, **en)
+        g.say("Press 1 to acknowledge this message. Press 2 to hear it again.", **en)
+    vr.say("The message was not acknowledged. Goodbye.", **en)
+    vr.hangup()
+    return vr
+
+
+def callout_acknowledged() -> VoiceResponse:
+    vr = VoiceResponse()
+    vr.say("Thank you. The message is acknowledged. Goodbye.", **DEFAULT_VOICE)
+    vr.hangup()
+    return vr
+
+
+def redirect(path: str) -> VoiceResponse:
+    vr = VoiceResponse()
+    vr.redirect(absolute(path), method="POST")
+    return vr

@@ -18,4 +18,7 @@ urlpatterns = [
     path("voice/dial-status/<str:call_sid>", views.voice_dial_status, name="twilio_voice_dial_status"),
     path("voice/voicemail/<str:call_sid>", views.voice_voicemail, name="twilio_voice_voicemail"),
     path("voice/recording/<str:call_sid>", views.voice_recording, name="twilio_voice_recording"),
+    path("callout/<str:schema>/<int:delivery_id>", views.callout, name="twilio_callout"),
+    path("callout/<str:schema>/<int:delivery_id>/gather", views.callout_gather, name="twilio_callout_gather"),
+    path("callout/<str:schema>/<int:delivery_id>/status", views.callout_status, name="twilio_callout_status"),
 ]

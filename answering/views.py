@@ -10,9 +10,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django_tenants.utils import schema_context
 
-from answering import flow_cache, ivr, twiml
+from answering import delivery as delivery_services
+from answering import delivery_selectors, flow_cache, ivr, twiml
 from answering.acd import services as acd
 from answering.acd.models import CallSession
 from switchboard.twilio_webhooks import twilio_webhook
@@ -145,11 +147,66 @@ def messaging_incoming(request: HttpRequest) -> HttpResponse:
 
 @twilio_webhook
 def messaging_status(request: HttpRequest) -> HttpResponse:
-    # Delivery records for outbound texts arrive with message delivery; until then, log.
+    """Status of a text we sent (message delivery); the client is in the callback's query."""
     p = request.POST
-    logger.info("SMS %s status %s (error %s)", p.get("MessageSid"), p.get("MessageStatus"), p.get("ErrorCode", "-"))
+    client = tenant_selectors.client_for_schema(request.GET.get("client", ""))
+    if client is None:
+        logger.info("SMS %s status %s for no known client", p.get("MessageSid"), p.get("MessageStatus"))
+        return HttpResponse(status=HTTPStatus.NO_CONTENT)
+    with schema_context(client.schema_name):
+        delivery = delivery_selectors.delivery_for_provider(sid=p.get("MessageSid", ""), channel="sms",
+                                                            to=p.get("To", ""))
+        if delivery is not None:
+            delivery_services.delivery_status_record(delivery=delivery, provider_status=p.get("MessageStatus", ""),
+                                                     error_code=p.get("ErrorCode", ""), sid=p.get("MessageSid", ""),
+                                                     client=client)
     return HttpResponse(status=HTTPStatus.NO_CONTENT)
 
+
+# --- Call-outs: reading a message to an on-call person, who presses 1 to acknowledge ---------
+
+def _callout(schema: str, delivery_id: int):
+    client = tenant_selectors.client_for_schema(schema)
+    if client is None:
+        return None, None
+    with schema_context(schema):
+        delivery = delivery_selectors.delivery_get(delivery_id)
+    return client, delivery
+
+
+@twilio_webhook
+def callout(request: HttpRequest, schema: str, delivery_id: int) -> HttpResponse:
+    client, delivery = _callout(schema, delivery_id)
+    if delivery is None:
+        return twiml.response(twiml.hangup())
+    with schema_context(schema):
+        text = delivery_services.callout_text(delivery, client=client)
+        acknowledged = delivery.message.acknowledged_at is not None
+    action = reverse("twilio_callout_gather", args=[schema, delivery_id])
+    return twiml.response(twiml.callout(text, action=action, already_acknowledged=acknowledged))
+
+
+@twilio_webhook
+def callout_gather(request: HttpRequest, schema: str, delivery_id: int) -> HttpResponse:
+    client, delivery = _callout(schema, delivery_id)
+    if delivery is None:
+        return twiml.response(twiml.hangup())
+    digits = request.POST.get("Digits", "")
+    with schema_context(schema):
+        if delivery_services.callout_pressed(delivery=delivery, digits=digits, client=client) or \
+                delivery.message.acknowledged_at is not None:
+            return twiml.response(twiml.callout_acknowledged())
+    return twiml.response(twiml.redirect(reverse("twilio_callout", args=[schema, delivery_id])))
+
+
+@twilio_webhook
+def callout_status(request: HttpRequest, schema: str, delivery_id: int) -> HttpResponse:
+    client, delivery = _callout(schema, delivery_id)
+    if delivery is not None:
+        with schema_context(schema):
+            delivery_services.delivery_status_record(delivery=delivery, provider_status=request.POST.get("CallStatus", ""),
+                                                     error_code=request.POST.get("ErrorCode", ""), client=client)
+    return HttpResponse(status=HTTPStatus.NO_CONTENT)
 
 
 # --- The agent's browser phone -------------------------------------------------------------

@@ -168,6 +168,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "0")
 CELERY_BEAT_SCHEDULE = {
     "acd-sweep": {"task": "answering.tasks.acd_sweep", "schedule": float(os.getenv("ACD_SWEEP_SECONDS", "5"))},
+    "outbox-sweep": {"task": "answering.tasks.outbox_sweep", "schedule": float(os.getenv("OUTBOX_SWEEP_SECONDS", "5"))},
     "twilio-requests-prune": {"task": "answering.tasks.twilio_requests_prune", "schedule": 3600.0},
 }
 
@@ -187,6 +188,8 @@ SESSION_COOKIE_NAME = "switchboard_session"
 
 # --- Email -------------------------------------------------------------------------
 # Development writes mail to var/mail/ (the run command prints where to look).
+# How long a worker holds a delivery while sending it; if it dies, another takes it after.
+DELIVERY_LEASE_SECONDS = envint("DELIVERY_LEASE_SECONDS", "60")
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = os.getenv("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")

@@ -27,6 +27,13 @@ def client_get_by_slug(slug: str) -> Client | None:
     return Client.objects.exclude(schema_name=PUBLIC_SCHEMA).filter(schema_name=slug).first()
 
 
+def client_for_schema(schema: str) -> Client | None:
+    """The client whose schema is ``schema`` (never the public schema), or None."""
+    if not schema or schema == PUBLIC_SCHEMA:
+        return None
+    return Client.objects.filter(schema_name=schema).first()
+
+
 def client_for_number(number: str) -> Client | None:
     """The client that owns a dialed number (E.164), or None."""
     phone = PhoneNumber.objects.select_related("client").filter(number=number).first()

@@ -169,3 +169,53 @@ class TwilioAccount(models.Model):
 
     def __str__(self) -> str:
         return self.friendly_name or self.sid
+
+
+class OutboxTimer(models.Model):
+    """When to look at a client's pending delivery or escalation again (public schema).
+
+    The outbox rows live in each client's schema; this small table says, across all
+    clients, what is due when — so one sweep finds due work with one indexed query instead
+    of visiting every schema, and a timer survives any worker or broker restart. Written
+    in the same transaction as the tenant row it points at.
+    """
+
+    class Kind(models.TextChoices):
+        DELIVERY = "delivery", "Send a delivery"
+        ESCALATION = "escalation", "Run a message's next escalation step"
+
+    client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    object_id = models.BigIntegerField(help_text="The Delivery's or Message's id in the client's schema.")
+    due_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="acd_outbox_due")]
+        constraints = [models.UniqueConstraint(fields=["client", "kind", "object_id"], name="acd_outbox_timer_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} of {self.client_id} at {self.due_at:%H:%M:%S}"
+
+
+class SupervisorAlert(models.Model):
+    """Something the answering service's supervisors must act on, across clients: a message
+    nobody acknowledged to the end of its chain, or a delivery that failed for good.
+    Shown on the wallboard until resolved (the message acknowledged, or dismissed)."""
+
+    class Kind(models.TextChoices):
+        UNACKNOWLEDGED = "unacknowledged", "Nobody acknowledged"
+        DELIVERY_FAILED = "delivery_failed", "A delivery failed"
+
+    client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    message_id = models.BigIntegerField(help_text="The Message's id in the client's schema.")
+    text = models.CharField(max_length=300)
+    created = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["resolved_at", "-created"], name="acd_alert_open")]
+
+    def __str__(self) -> str:
+        return self.text

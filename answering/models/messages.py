@@ -30,12 +30,39 @@ class Message(models.Model):
     # exist: so no constraint and no cascade; the message keeps the id of who took it.
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
                               related_name="+", db_constraint=False)
+    class Source(models.TextChoices):
+        CALL = "call", "Call"
+        VOICEMAIL = "voicemail", "Voicemail"
+
+    class Escalation(models.TextChoices):
+        NONE = "none", "No escalation"
+        ACTIVE = "active", "Escalating"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        EXHAUSTED = "exhausted", "Unacknowledged: supervisors alerted"
+        DONE = "done", "Delivered"
+
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CALL)
+    recording_sid = models.CharField(max_length=64, blank=True, help_text="A voicemail's recording.")
+    # Delivery and escalation (answering.delivery): which policy, where in its chain, and
+    # when the next step is due; the chain's timer is a row in acd.OutboxTimer too.
+    policy = models.ForeignKey("answering.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    escalation = models.CharField(max_length=12, choices=Escalation.choices, default=Escalation.NONE)
+    next_round = models.PositiveSmallIntegerField(default=1)
+    next_position = models.PositiveSmallIntegerField(default=1)
+    short_code = models.CharField(max_length=6, blank=True,
+                                  help_text="Quoted in texts (\"OK 4821\") when several messages await an acknowledgement.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=160, blank=True)
+    acknowledged_via = models.CharField(max_length=10, blank=True, help_text="portal, sms, call or admin")
+    filed_at = models.DateTimeField(null=True, blank=True, help_text="Filed away by the client: out of the inbox.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["callback_number", "-created"], name="message_callback")]
+        indexes = [models.Index(fields=["callback_number", "-created"], name="message_callback"),
+                   models.Index(fields=["-created"], name="message_created")]
         # One message per call: a retried commit from the console finds the first one.
         constraints = [models.UniqueConstraint(fields=["call_sid"], condition=~models.Q(call_sid=""),
                                                name="message_call_sid_unique")]

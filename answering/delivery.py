@@ -1,0 +1,646 @@
+"""Message delivery and escalation: the verbs (run inside the message's client schema).
+
+The life of a message after it is committed:
+
+1. ``message_deliver`` (same transaction as the message) picks the first matching
+   ``DeliveryRule``; its ``EscalationPolicy`` is the chain. The first step's attempts are
+   written as ``Delivery`` rows (the outbox) with a timer each in ``acd.OutboxTimer``;
+   after the commit a task is sent per attempt — that is only the fast path.
+2. ``delivery_send`` (a Celery task) claims the row with a lease, asks the compliance gate
+   (staff purpose: exempt from DNC and hours, not from a text opt-out), sends through the
+   gateway, and records the provider's SID. A send cut short by a crash is found again by
+   its timer when the lease runs out; before sending again it asks the gateway whether the
+   first try reached Twilio (``sent_find``), so a text or call goes out once.
+3. ``escalation_advance`` runs when the message's own timer is due: the next step of the
+   chain, round after round, and at the end an alert on the supervisors' wallboard.
+4. ``message_acknowledge`` (portal click, SMS reply, 1 on a call-out) stops all of it in
+   one transaction: queued attempts are cancelled and the timers deleted.
+
+Timers are rows, so escalation survives restarts of workers, beat and Redis; the sweep
+(``outbox_sweep``, every few seconds from beat) hands due timers to workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from answering import gateway, live
+from answering.acd.models import OutboxTimer, SupervisorAlert
+from answering.models import (
+    Channel,
+    Delivery,
+    DeliveryEvent,
+    DeliveryRule,
+    DeliverySettings,
+    EscalationPolicy,
+    EscalationStep,
+    Message,
+    Person,
+    RotationMember,
+)
+from tenants.models import Client
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+MAX_TRIES = 6
+# Backoff after a transient failure (Twilio 20429, 5xx, a timeout): 10 s, 30 s, 90 s, ...
+BACKOFF_SECONDS = (10, 30, 90, 270, 810)
+# Escalation timers wake the sweep; a long wait is a row, never a broker countdown (Redis
+# would redeliver an unacked countdown after its visibility timeout, or lose it with Redis).
+FINAL = {Delivery.Status.SENT, Delivery.Status.DELIVERED, Delivery.Status.FAILED, Delivery.Status.ACKNOWLEDGED,
+         Delivery.Status.CANCELLED}
+# Status order: a late or repeated callback never moves an attempt backwards.
+RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "acknowledged": 4, "cancelled": 4}
+
+
+def current_client() -> Client:
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Client) and tenant.schema_name == connection.schema_name:
+        return tenant
+    return Client.objects.get(schema_name=connection.schema_name)
+
+
+# --- Planning ---------------------------------------------------------------------------
+
+def rule_for(*, urgency: str, category: str, open_now: bool) -> DeliveryRule | None:
+    """The first rule, in order, that matches a message (a selector)."""
+    for rule in DeliveryRule.objects.select_related("policy"):
+        if rule.matches(urgency=urgency, category=category, open_now=open_now):
+            return rule
+    return None
+
+
+def message_deliver(*, message: Message, client: Client | None = None, at: datetime | None = None) -> None:
+    """Start delivering a message that is being committed (call inside its transaction).
+
+    The portal always gets it (pushed after the commit). The matching rule's policy starts
+    at once: its first step's attempts are written now and sent right after the commit.
+    """
+    from answering.selectors import call_flow_get
+
+    client = client or current_client()
+    at = at or timezone.now()
+    open_now = call_flow_get(client).is_open(at)
+    rule = rule_for(urgency=message.urgency, category=message.category, open_now=open_now)
+    _event(message, "received", f"Taken {'during business hours' if open_now else 'after hours'}; in the portal.")
+    if rule is None or not rule.policy.steps.exists():
+        message.escalation = Message.Escalation.NONE
+        message.save(update_fields=["escalation", "updated"])
+    else:
+        message.policy = rule.policy
+        message.escalation = Message.Escalation.ACTIVE
+        message.next_round = message.next_position = 1
+        if rule.policy.needs_acknowledgement:
+            message.short_code = _short_code()
+        message.save(update_fields=["policy", "escalation", "next_round", "next_position", "short_code", "updated"])
+        _event(message, "escalation", f"Following “{rule.policy}” ({rule}).")
+        _advance(message, client=client, at=at)
+    _portal_push(client, {"type": "message", "message": message.pk, "urgency": message.urgency})
+
+
+def _short_code() -> str:
+    """Four digits no other message awaiting an acknowledgement uses."""
+    taken = set(Message.objects.filter(escalation=Message.Escalation.ACTIVE).exclude(short_code="")
+                .values_list("short_code", flat=True))
+    while True:
+        code = f"{random.randint(1000, 9999)}"
+        if code not in taken:
+            return code
+
+
+def _advance(message: Message, *, client: Client, at: datetime) -> None:
+    """Run the chain from (next_round, next_position) until a step asks to wait."""
+    policy = message.policy
+    steps = list(policy.steps.select_related("person", "team"))
+    rounds = policy.repeat if policy.needs_acknowledgement else 1
+    while True:
+        if message.next_round > rounds:
+            _chain_end(message, client=client)
+            return
+        step = steps[message.next_position - 1]
+        for delivery in _step_run(message, step, client=client, at=at):
+            _timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, delivery.due_at)
+            transaction.on_commit(lambda pk=delivery.pk, schema=client.schema_name: _send_soon(schema, pk))
+        if message.next_position < len(steps):
+            message.next_position += 1
+        else:
+            message.next_round, message.next_position = message.next_round + 1, 1
+        message.save(update_fields=["next_round", "next_position", "updated"])
+        last = message.next_round > rounds
+        if step.wait_minutes:
+            if last and not policy.needs_acknowledgement:
+                break  # for information only: nothing left to wait for
+            _timer_set(client, OutboxTimer.Kind.ESCALATION, message.pk, at + timedelta(minutes=step.wait_minutes))
+            return
+    _chain_end(message, client=client)
+
+
+def _chain_end(message: Message, *, client: Client) -> None:
+    _timer_clear(client, OutboxTimer.Kind.ESCALATION, message.pk)
+    if not message.policy.needs_acknowledgement:
+        message.escalation = Message.Escalation.DONE
+        message.save(update_fields=["escalation", "updated"])
+        return
+    message.escalation = Message.Escalation.EXHAUSTED
+    message.save(update_fields=["escalation", "updated"])
+    text = f"{client.name}: {message.get_urgency_display().lower()} message from " \
+           f"{message.callback_number or message.caller or 'unknown'} not acknowledged by anyone."
+    _event(message, "exhausted", "Nobody acknowledged; the answering service's supervisors were alerted."
+           if message.policy.alert_supervisors else "Nobody acknowledged.")
+    if message.policy.alert_supervisors:
+        _alert(client, message, SupervisorAlert.Kind.UNACKNOWLEDGED, text)
+    _portal_push(client, {"type": "message_changed", "message": message.pk})
+
+
+def _step_run(message: Message, step: EscalationStep, *, client: Client, at: datetime) -> list[Delivery]:
+    """Write the attempts of one step: one per person it reaches (none is an event, not an error)."""
+    people, whom = _step_people(step, client=client, at=at)
+    if not people:
+        _event(message, "nobody", f"Step {step.position}: {whom} — nobody to reach.")
+        return []
+    made = []
+    for person in people:
+        address = _address(person, step.channel)
+        if not address:
+            _event(message, "skipped", f"Step {step.position}: {person} has no {Channel(step.channel).label.lower()} address.")
+            continue
+        delivery, created = Delivery.objects.get_or_create(
+            message=message, round=message.next_round, position=step.position, channel=step.channel, person=person,
+            defaults={"step": step, "address": address, "due_at": at})
+        if created:
+            _event(message, "queued", f"{delivery.get_channel_display()} to {person} ({address}) — {whom}.", delivery)
+            made.append(delivery)
+    return made
+
+
+def _step_people(step: EscalationStep, *, client: Client, at: datetime) -> tuple[list[Person], str]:
+    from answering.oncall import on_call_at
+
+    if step.target == EscalationStep.Target.PERSON:
+        return ([step.person] if step.person.active else []), str(step.person)
+    if step.target == EscalationStep.Target.ON_CALL:
+        on_call = on_call_at(team=step.team, at=at, time_zone=client.time_zone)
+        return ([on_call.person] if on_call.person else []), f"on call for {step.team}"
+    members = RotationMember.objects.filter(rotation__team=step.team, person__active=True).select_related("person")
+    return [m.person for m in members], f"everyone in {step.team}"
+
+
+def _address(person: Person, channel: str) -> str:
+    return {Channel.EMAIL: person.email, Channel.SMS: person.mobile, Channel.CALL: person.phone,
+            Channel.WEBHOOK: person.webhook_url}[channel] or ""
+
+
+def escalation_advance(*, message_id: int, client: Client | None = None) -> bool:
+    """The message's escalation timer is due: run the next step. False if there is nothing to do
+    (acknowledged meanwhile, or not due yet — a second worker got there first)."""
+    client = client or current_client()
+    now = timezone.now()
+    with transaction.atomic():
+        message = Message.objects.select_for_update(of=("self",)).select_related("policy").filter(pk=message_id).first()
+        timer = OutboxTimer.objects.filter(client=client, kind=OutboxTimer.Kind.ESCALATION, object_id=message_id).first()
+        if message is None or message.escalation != Message.Escalation.ACTIVE or message.policy is None:
+            _timer_clear(client, OutboxTimer.Kind.ESCALATION, message_id)
+            return False
+        if timer is not None and timer.due_at > now:
+            return False
+        _timer_clear(client, OutboxTimer.Kind.ESCALATION, message_id)
+        _advance(message, client=client, at=now)
+    return True
+
+
+# --- Sending ----------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    status: str  # sent, delivered, retry, failed, cancelled, busy
+    detail: str = ""
+
+
+def delivery_send(*, delivery_id: int, client: Client | None = None) -> Outcome:
+    """Send one attempt, exactly once. Safe to run any number of times, at once or after a crash."""
+    client = client or current_client()
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (Delivery.objects.select_for_update(skip_locked=True, of=("self",)).select_related("message", "person")
+                    .filter(pk=delivery_id).first())
+        if delivery is None:
+            return Outcome("busy", "locked by another worker, or gone")
+        if delivery.status in FINAL:
+            _timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
+            return Outcome(delivery.status, "already final")
+        interrupted = delivery.status == Delivery.Status.SENDING
+        if interrupted and delivery.lease_until and delivery.lease_until > now:
+            return Outcome("busy", "another worker is sending it")
+        if delivery.status == Delivery.Status.QUEUED and delivery.due_at > now:
+            return Outcome("busy", "not due yet")
+        if delivery.message.acknowledged_at is not None:
+            _finish(delivery, client, Delivery.Status.CANCELLED, "The message was acknowledged first.")
+            return Outcome("cancelled")
+        delivery.status = Delivery.Status.SENDING
+        delivery.tries += 1
+        delivery.lease_until = now + LEASE
+        delivery.save(update_fields=["status", "tries", "lease_until"])
+        # If this worker dies from here on, the timer brings the row back after the lease.
+        _timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, delivery.lease_until)
+    # The send itself runs outside any transaction: a slow Twilio must not hold row locks.
+    try:
+        result = _send(delivery, client=client, interrupted=interrupted)
+    except gateway.GatewayError as exc:
+        return _failed(delivery, client, exc)
+    with transaction.atomic():
+        status = Delivery.Status.DELIVERED if result.status == "delivered" else Delivery.Status.SENT
+        fields = {"provider_sid": result.sid or "", "sent_at": timezone.now(), "lease_until": None}
+        if status == Delivery.Status.DELIVERED:
+            fields["delivered_at"] = fields["sent_at"]
+        # Conditional: a status callback may have overtaken us (delivered already).
+        if not Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(status=status, **fields):
+            Delivery.objects.filter(pk=delivery.pk).update(provider_sid=fields["provider_sid"],
+                                                           sent_at=fields["sent_at"], lease_until=None)
+        _event(delivery.message, "sent", result.detail or f"{delivery.get_channel_display()} handed over"
+               + (f" ({result.sid})" if result.sid else "") + ".", delivery)
+        if status == Delivery.Status.DELIVERED:
+            _event(delivery.message, "delivered", "", delivery)
+        _timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
+    _portal_push(client, {"type": "message_changed", "message": delivery.message_id})
+    return Outcome(status)
+
+
+@dataclass
+class _Result:
+    sid: str = ""
+    status: str = "sent"
+    detail: str = ""
+
+
+def _send(delivery: Delivery, *, client: Client, interrupted: bool) -> _Result:
+    message = delivery.message
+    if delivery.channel in (Channel.SMS, Channel.CALL):
+        from compliance.rules import Channel as GateChannel
+        from compliance.rules import Purpose
+        from compliance.services import contact_decide
+
+        decision = contact_decide(client=client, number=delivery.address, purpose=Purpose.STAFF,
+                                  channel=GateChannel.SMS if delivery.channel == Channel.SMS else GateChannel.PRERECORDED,
+                                  asked_by=f"delivery {delivery.pk}")
+        if not decision.allowed:
+            reasons = "; ".join(r.text for r in decision.denials)
+            raise gateway.GatewayError(f"The compliance gate refused: {reasons}", code=None, status=451)
+        sender = _sender_number(client)
+        body = sms_body(message, client=client) if delivery.channel == Channel.SMS else ""
+        twilio = gateway.get()
+        if interrupted:
+            # The last try may have reached Twilio before its worker died: ask before sending.
+            sid = twilio.sent_find(channel=delivery.channel, to=delivery.address, from_=sender, body=body,
+                                   since=delivery.created - timedelta(seconds=5))
+            if sid:
+                return _Result(sid=sid, detail=f"Found already sent ({sid}) after an interrupted try.")
+        if delivery.channel == Channel.SMS:
+            sent = twilio.sms_send(to=delivery.address, from_=sender, body=body,
+                                   status_callback=_public(reverse("twilio_messaging_status"))
+                                   + f"?client={client.schema_name}")
+        else:
+            sent = twilio.call_create(to=delivery.address, from_=sender,
+                                      url=_public(reverse("twilio_callout", args=[client.schema_name, delivery.pk])),
+                                      status_callback=_public(reverse("twilio_callout_status",
+                                                                      args=[client.schema_name, delivery.pk])))
+        return _Result(sid=sent.sid)
+    if delivery.channel == Channel.EMAIL:
+        return _email_send(delivery, client=client)
+    return _webhook_send(delivery, client=client)
+
+
+def _failed(delivery: Delivery, client: Client, exc: gateway.GatewayError) -> Outcome:
+    permanent = exc.permanent or delivery.tries >= MAX_TRIES
+    with transaction.atomic():
+        code = str(exc.code or exc.status or "")
+        if permanent:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.FAILED, failed_at=timezone.now(), error_code=code, error=str(exc)[:300],
+                lease_until=None)
+            _event(delivery.message, "failed", str(exc)[:300], delivery)
+            _timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
+            if exc.code == 21610:
+                from compliance.services import twilio_send_error_record
+
+                twilio_send_error_record(client=client, number=delivery.address, error_code=exc.code,
+                                         added_by=f"delivery {delivery.pk}")
+            _alert(client, delivery.message, SupervisorAlert.Kind.DELIVERY_FAILED,
+                   f"{client.name}: {delivery.get_channel_display().lower()} to {delivery.person or delivery.address} "
+                   f"failed for good — {str(exc)[:200]}")
+        else:
+            wait = BACKOFF_SECONDS[min(delivery.tries, len(BACKOFF_SECONDS)) - 1]
+            due = timezone.now() + timedelta(seconds=wait)
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.QUEUED, due_at=due, error_code=code, error=str(exc)[:300], lease_until=None)
+            _event(delivery.message, "retry", f"{exc} — trying again in {wait} s.", delivery)
+            _timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, due)
+            transaction.on_commit(lambda: _send_soon(client.schema_name, delivery.pk, countdown=wait))
+    _portal_push(client, {"type": "message_changed", "message": delivery.message_id})
+    return Outcome("failed" if permanent else "retry", str(exc))
+
+
+def _sender_number(client: Client) -> str:
+    number = client.phone_numbers.order_by("pk").values_list("e164", flat=True).first()
+    if not number:
+        raise gateway.GatewayError(f"{client.name} has no phone number to send from.", status=400)
+    return number
+
+
+def _public(path: str) -> str:
+    return settings.PUBLIC_BASE_URL + path
+
+
+def portal_url(client: Client, path: str) -> str:
+    """A link into the client's portal: its primary domain, with PUBLIC_BASE_URL's scheme and port."""
+    from urllib.parse import urlsplit
+
+    base = urlsplit(settings.PUBLIC_BASE_URL)
+    domain = client.domains.filter(is_primary=True).values_list("domain", flat=True).first() or base.hostname
+    return f"{base.scheme}://{domain}{f':{base.port}' if base.port else ''}{path}"
+
+
+def sms_body(message: Message, *, client: Client) -> str:
+    """The text an on-call person gets: who, what, how to call back, how to acknowledge."""
+    who = message.caller_name or message.callback_number or message.caller or "unknown caller"
+    summary = _summary(message)
+    parts = [f"[{client.name}] {message.get_urgency_display().upper()} message from {who}"]
+    if message.callback_number:
+        parts.append(f"Call back {message.callback_number}.")
+    if summary:
+        parts.append(summary[:300])
+    if message.short_code:
+        parts.append(f"Reply OK {message.short_code} to acknowledge.")
+    return " ".join(parts)
+
+
+def _summary(message: Message) -> str:
+    skip = {"caller_name", "name", "callback_number"}
+    return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in message.fields.items()
+                     if k not in skip and v not in ("", None))
+
+
+def _email_send(delivery: Delivery, *, client: Client) -> _Result:
+    from django.template.loader import render_to_string
+
+    message = delivery.message
+    context = {"client": client, "message": message, "summary": _summary(message),
+               "portal_url": portal_url(client, f"/messages/{message.pk}/")}
+    subject = f"[{client.name}] {message.get_urgency_display()} message from " \
+              f"{message.caller_name or message.callback_number or message.caller or 'unknown caller'}"
+    email = EmailMessage(subject=subject, body=render_to_string("portal/email/message.txt", context),
+                         to=[delivery.address], headers={"X-Switchboard-Message": str(message.pk)})
+    try:
+        email.send()
+    except OSError as exc:  # SMTP refused or unreachable: retried like any transient failure
+        raise gateway.GatewayError(f"The mail server did not take it: {exc}") from exc
+    return _Result(detail=f"Email accepted by the mail server for {delivery.address}.")
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over ``timestamp + "." + body``, hex — what ``X-Switchboard-Signature`` carries
+    as ``t=<timestamp>,v1=<hex>``. Receivers recompute it and refuse timestamps older than 5 minutes."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def webhook_payload(message: Message, *, client: Client) -> dict:
+    return {"event": "message.created", "client": client.schema_name, "message": {
+        "id": message.pk, "created": message.created.isoformat(), "urgency": message.urgency,
+        "category": message.category, "caller": message.caller, "caller_name": message.caller_name,
+        "callback_number": message.callback_number, "fields": message.fields, "short_code": message.short_code}}
+
+
+def _webhook_send(delivery: Delivery, *, client: Client) -> _Result:
+    import requests
+
+    secret = DeliverySettings.objects.get_or_create(singleton=True)[0].webhook_secret
+    body = json.dumps(webhook_payload(delivery.message, client=client), separators=(",", ":")).encode()
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "User-Agent": "Switchboard-Webhook/1",
+               "X-Switchboard-Delivery": str(delivery.pk),  # lets receivers drop a repeat
+               "X-Switchboard-Signature": f"t={stamp},v1={webhook_signature(secret, stamp, body)}"}
+    try:
+        response = requests.post(delivery.address, data=body, headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        raise gateway.GatewayError(f"The webhook did not answer: {type(exc).__name__}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise gateway.GatewayError(f"The webhook answered {response.status_code}", status=503)
+    if response.status_code >= 400:
+        raise gateway.GatewayError(f"The webhook refused it: {response.status_code}", status=response.status_code)
+    return _Result(status="delivered", detail=f"Webhook answered {response.status_code}.")
+
+
+# --- What Twilio tells us back ----------------------------------------------------------
+
+_TWILIO_STATUS = {"queued": "sent", "accepted": "sent", "sending": "sent", "sent": "sent", "delivered": "delivered",
+                  "read": "delivered", "undelivered": "failed", "failed": "failed", "canceled": "failed",
+                  # calls
+                  "initiated": "sent", "ringing": "sent", "in-progress": "delivered", "answered": "delivered",
+                  "busy": "failed", "no-answer": "failed"}
+
+
+def delivery_status_record(*, delivery: Delivery, provider_status: str, error_code: str = "", sid: str = "",
+                           client: Client | None = None) -> bool:
+    """A Twilio status callback for an attempt; never moves it backwards. True if it changed."""
+    client = client or current_client()
+    status = _TWILIO_STATUS.get(provider_status)
+    if provider_status == "completed":  # a call: answered (in-progress came first) or not
+        status = "delivered" if delivery.delivered_at else "failed"
+    if status is None:
+        return False
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if sid and not delivery.provider_sid:
+            Delivery.objects.filter(pk=delivery.pk).update(provider_sid=sid)
+        if RANK[status] <= RANK[delivery.status] and not (status == "failed" and delivery.status == "sent"):
+            return False
+        now = timezone.now()
+        if status == "delivered":
+            Delivery.objects.filter(pk=delivery.pk).update(status=status, delivered_at=now)
+            _event(delivery.message, "delivered", f"Twilio: {provider_status}.", delivery)
+        elif status == "failed":
+            Delivery.objects.filter(pk=delivery.pk).update(status=status, failed_at=now, error_code=error_code or "",
+                                                           error=f"Twilio: {provider_status}")
+            _event(delivery.message, "failed", f"Twilio: {provider_status}" + (f" (error {error_code})" if error_code
+                                                                                 else "") + ".", delivery)
+            if error_code == "21610":
+                from compliance.services import twilio_send_error_record
+
+                twilio_send_error_record(client=client, number=delivery.address, error_code=error_code,
+                                         added_by=f"delivery {delivery.pk}")
+        else:
+            return False
+    _portal_push(client, {"type": "message_changed", "message": delivery.message_id})
+    return True
+
+
+# --- Acknowledgement --------------------------------------------------------------------
+
+def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delivery | None = None,
+                        client: Client | None = None) -> bool:
+    """Someone has it: stop the escalation. Exactly once — True only for the first acknowledgement."""
+    client = client or current_client()
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Message.objects.filter(pk=message.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=now, acknowledged_by=by[:160], acknowledged_via=via, updated=now,
+            escalation=_after_ack(message))
+        if not changed:
+            return False
+        pending = list(Delivery.objects.filter(message=message, status__in=[Delivery.Status.QUEUED])
+                       .values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=pending).update(status=Delivery.Status.CANCELLED)
+        if delivery is not None:
+            Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.ACKNOWLEDGED, acknowledged_at=now)
+        OutboxTimer.objects.filter(client=client, kind=OutboxTimer.Kind.DELIVERY, object_id__in=pending).delete()
+        _timer_clear(client, OutboxTimer.Kind.ESCALATION, message.pk)
+        _event(message, "acknowledged", f"By {by} ({ACK_VIA.get(via, via)})" +
+               (f"; {len(pending)} pending attempt{'s' if len(pending) != 1 else ''} cancelled." if pending else "."),
+               delivery)
+        alerts = SupervisorAlert.objects.filter(client=client, message_id=message.pk, resolved_at__isnull=True)
+        had_alerts = alerts.update(resolved_at=now)
+    message.refresh_from_db()
+    _portal_push(client, {"type": "message_changed", "message": message.pk, "acknowledged": True})
+    if had_alerts:
+        transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
+    return True
+
+
+ACK_VIA = {"portal": "in the portal", "sms": "by text", "call": "on the call-out", "admin": "by the answering service"}
+
+
+def _after_ack(message: Message) -> str:
+    return Message.Escalation.ACKNOWLEDGED if message.escalation != Message.Escalation.NONE else message.escalation
+
+
+def message_file(*, message: Message, filed: bool = True) -> None:
+    """File a message away (out of the inbox) or back."""
+    Message.objects.filter(pk=message.pk).update(filed_at=timezone.now() if filed else None, updated=timezone.now())
+
+
+_ACK_WORDS = re.compile(r"^\s*(?:ok(?:ay)?|ack(?:nowledged?)?|got it|on it|roger)\b[\s.!,:#-]*(\d{4})?\s*[.!]*\s*$",
+                        re.IGNORECASE)
+_CODE_ONLY = re.compile(r"^\s*#?(\d{4})\s*$")
+
+
+def sms_acknowledge(*, from_number: str, body: str, client: Client | None = None) -> str | None:
+    """An SMS that may acknowledge a message ("OK", "OK 4821", "4821"). Returns the reply to send,
+    or None when the text is not an acknowledgement (or not from someone we texted)."""
+    client = client or current_client()
+    match = _ACK_WORDS.match(body) or _CODE_ONLY.match(body)
+    if match is None:
+        return None
+    code = match.group(1)
+    sent_to_them = Delivery.objects.filter(channel=Channel.SMS, address=from_number)
+    open_messages = Message.objects.filter(pk__in=sent_to_them.values("message"), acknowledged_at__isnull=True,
+                                           escalation__in=[Message.Escalation.ACTIVE, Message.Escalation.EXHAUSTED])
+    if code:
+        open_messages = open_messages.filter(short_code=code)
+    candidates = list(open_messages.order_by("-created")[:5])
+    if not candidates:
+        if not sent_to_them.exists():
+            return None
+        return f"No open message{' with code ' + code if code else ''} to acknowledge."
+    if len(candidates) > 1:
+        codes = ", ".join(f"OK {m.short_code}" for m in candidates)
+        return f"{len(candidates)} messages are open. Reply with its code: {codes}."
+    message = candidates[0]
+    delivery = sent_to_them.filter(message=message).order_by("-pk").first()
+    person = delivery.person if delivery else None
+    message_acknowledge(message=message, by=str(person or from_number), via="sms", delivery=delivery, client=client)
+    return f"Thanks — message from {message.callback_number or message.caller or 'the caller'} acknowledged."
+
+
+# --- Call-outs (TwiML built in views from these) ------------------------------------------
+
+def callout_text(delivery: Delivery, *, client: Client) -> str:
+    message = delivery.message
+    who = message.caller_name or "a caller"
+    number = " ".join(message.callback_number.lstrip("+1")) if message.callback_number else "not given"
+    summary = _summary(message)
+    return (f"This is the answering service for {client.name}, with an {message.get_urgency_display().lower()} "
+            f"message from {who}. Callback number: {number}. {summary}.")
+
+
+def callout_pressed(*, delivery: Delivery, digits: str, client: Client | None = None) -> bool:
+    """The person on the call-out pressed ``digits``: 1 acknowledges."""
+    client = client or current_client()
+    if digits.strip() != "1":
+        return False
+    message_acknowledge(message=delivery.message, by=str(delivery.person or delivery.address), via="call",
+                        delivery=delivery, client=client)
+    return True
+
+
+# --- Timers, the sweep, events, pushes ----------------------------------------------------
+
+def _timer_set(client: Client, kind: str, object_id: int, due_at: datetime) -> None:
+    OutboxTimer.objects.update_or_create(client=client, kind=kind, object_id=object_id, defaults={"due_at": due_at})
+
+
+def _timer_clear(client: Client, kind: str, object_id: int) -> None:
+    OutboxTimer.objects.filter(client=client, kind=kind, object_id=object_id).delete()
+
+
+def _send_soon(schema: str, delivery_id: int, countdown: int = 0) -> None:
+    """Hand the attempt to a worker now (the fast path; the timer is the safety net)."""
+    from django_tenants.utils import schema_context
+
+    from answering.tasks import delivery_send as task
+
+    try:
+        with schema_context(schema):
+            task.apply_async(args=[delivery_id], countdown=countdown or None)
+    except Exception:  # the broker is down: the sweep sends it when it can
+        logger.exception("could not queue delivery %s of %s; the sweep will", delivery_id, schema)
+
+
+def outbox_sweep(*, limit: int = 500) -> int:
+    """Hand every due timer to a worker (public schema; beat runs it every few seconds).
+
+    A timer handed out is pushed a lease ahead, so the next sweep does not hand it out again
+    while a worker has it; if that worker dies, the timer comes due again.
+    """
+    from django_tenants.utils import schema_context
+
+    from answering.tasks import delivery_send as send_task
+    from answering.tasks import escalation_advance as advance_task
+
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(OutboxTimer.objects.select_for_update(skip_locked=True, of=("self",)).select_related("client")
+                   .filter(due_at__lte=now).order_by("due_at")[:limit])
+        OutboxTimer.objects.filter(pk__in=[t.pk for t in due]).update(due_at=now + LEASE)
+    for timer in due:
+        task = send_task if timer.kind == OutboxTimer.Kind.DELIVERY else advance_task
+        with schema_context(timer.client.schema_name):
+            task.delay(timer.object_id)
+    return len(due)
+
+
+def _event(message: Message, status: str, detail: str = "", delivery: Delivery | None = None) -> None:
+    DeliveryEvent.objects.create(message=message, delivery=delivery, status=status, detail=detail[:300])
+
+
+def _alert(client: Client, message: Message, kind: str, text: str) -> None:
+    SupervisorAlert.objects.create(client=client, kind=kind, message_id=message.pk, text=text[:300])
+    transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
+
+
+def _portal_push(client: Client, payload: dict) -> None:
+    group = live.client_portal_group(client.schema_name)
+    transaction.on_commit(lambda: live.push(group, payload))
