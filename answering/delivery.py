@@ -205,11 +205,11 @@ def _address(person: Person, channel: str) -> str:
             Channel.WEBHOOK: person.webhook_url}[channel] or ""
 
 
-def escalation_advance(*, message_id: int, client: Client | None = None) -> bool:
+def escalation_advance(*, message_id: int, client: Client | None = None, at: datetime | None = None) -> bool:
     """The message's escalation timer is due: run the next step. False if there is nothing to do
     (acknowledged meanwhile, or not due yet — a second worker got there first)."""
     client = client or current_client()
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         message = Message.objects.select_for_update(of=("self",)).select_related("policy").filter(pk=message_id).first()
         timer = OutboxTimer.objects.filter(client=client, kind=OutboxTimer.Kind.ESCALATION, object_id=message_id).first()
@@ -311,13 +311,11 @@ def _send(delivery: Delivery, *, client: Client, interrupted: bool) -> _Result:
                 return _Result(sid=sid, detail=f"Found already sent ({sid}) after an interrupted try.")
         if delivery.channel == Channel.SMS:
             sent = twilio.sms_send(to=delivery.address, from_=sender, body=body,
-                                   status_callback=_public(reverse("twilio_messaging_status"))
-                                   + f"?client={client.schema_name}")
+                                   status_callback=twilio_url("twilio_messaging_status") + f"?client={client.schema_name}")
         else:
             sent = twilio.call_create(to=delivery.address, from_=sender,
-                                      url=_public(reverse("twilio_callout", args=[client.schema_name, delivery.pk])),
-                                      status_callback=_public(reverse("twilio_callout_status",
-                                                                      args=[client.schema_name, delivery.pk])))
+                                      url=twilio_url("twilio_callout", client.schema_name, delivery.pk),
+                                      status_callback=twilio_url("twilio_callout_status", client.schema_name, delivery.pk))
         return _Result(sid=sent.sid)
     if delivery.channel == Channel.EMAIL:
         return _email_send(delivery, client=client)
@@ -355,14 +353,16 @@ def _failed(delivery: Delivery, client: Client, exc: gateway.GatewayError) -> Ou
 
 
 def _sender_number(client: Client) -> str:
-    number = client.phone_numbers.order_by("pk").values_list("e164", flat=True).first()
+    number = client.phone_numbers.order_by("pk").values_list("number", flat=True).first()
     if not number:
         raise gateway.GatewayError(f"{client.name} has no phone number to send from.", status=400)
     return number
 
 
-def _public(path: str) -> str:
-    return settings.PUBLIC_BASE_URL + path
+def twilio_url(name: str, *args) -> str:
+    """The public URL of one of our Twilio webhooks (they live on the platform host's URLconf,
+    whichever schema or host this runs in)."""
+    return settings.PUBLIC_BASE_URL + reverse(name, args=args, urlconf="switchboard.urls_platform")
 
 
 def portal_url(client: Client, path: str) -> str:

@@ -83,4 +83,12 @@ def wallboard_snapshot() -> dict:
                         "longest_wait": round(oldest.get(client.pk, 0)),
                         **asdict(day_figures(client))})
     agents = dict(AgentPresence.objects.values_list("status").annotate(n=Count("agent")).filter(~Q(n=0)))
-    return {"clients": clients, "agents": agents, "at": now.isoformat()}
+    return {"clients": clients, "agents": agents, "alerts": open_alerts(), "at": now.isoformat()}
+
+
+def open_alerts(limit: int = 20) -> list[dict]:
+    """What supervisors must act on: unacknowledged messages, deliveries failed for good."""
+    from answering.acd.models import SupervisorAlert
+
+    return [{"id": a.pk, "client": a.client.schema_name, "kind": a.kind, "text": a.text, "at": a.created.isoformat()}
+            for a in SupervisorAlert.objects.filter(resolved_at__isnull=True).select_related("client")[:limit]]
