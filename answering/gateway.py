@@ -118,12 +118,13 @@ class LiveGateway:
         """The SID of a text (same body) or call already made to ``to`` from ``from_`` since
         ``since``, if any: how a send interrupted by a crash learns whether it went out."""
         if channel == "sms":
-            found = self._call("the text lookup", lambda: self.client.messages.list(
-                to=to, from_=from_, date_sent_after=since, limit=20))
+            # One page is enough (a crash is minutes old at most); never follow next pages.
+            found = self._call("the text lookup", lambda: list(self.client.messages.page(
+                to=to, from_=from_, date_sent_after=since, page_size=20)))
             return next((m.sid for m in found if (m.body or "") == body), None)
-        found = self._call("the call lookup", lambda: self.client.calls.list(
-            to=to, from_=from_, start_time_after=since, limit=20))
-        return found[0].sid if found else None
+        # Newest first; filtered here by creation time (a call not yet started has no start time).
+        found = self._call("the call lookup", lambda: list(self.client.calls.page(to=to, from_=from_, page_size=20)))
+        return next((c.sid for c in found if c.date_created is None or c.date_created >= since), None)
 
     def recording_fetch(self, recording_sid: str) -> Recording:
         rec = self._call("the recording", lambda: self.client.recordings(recording_sid).fetch())

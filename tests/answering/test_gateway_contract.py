@@ -64,6 +64,34 @@ def test_fetching_a_recording_is_a_valid_twilio_request(gateway):
     assert recording.sid.startswith("RE")
 
 
+def test_texting_an_on_call_person_is_a_valid_twilio_request(gateway):
+    sent = gateway.sms_send(to="+12125550201", from_="+12125550111", body="[Bob's Plumbing] URGENT message",
+                            status_callback="https://switchboard.example.com/twilio/messaging/status?client=bobs")
+    assert sent.sid.startswith(("SM", "MM"))
+
+
+def test_a_call_out_is_a_valid_twilio_request(gateway):
+    sent = gateway.call_create(to="+12125550202", from_="+12125550111",
+                               url="https://switchboard.example.com/twilio/callout/bobs/1",
+                               status_callback="https://switchboard.example.com/twilio/callout/bobs/1/status")
+    assert sent.sid.startswith("CA")
+
+
+def test_looking_up_earlier_texts_and_calls_is_a_valid_twilio_request(gateway):
+    from datetime import datetime, timezone
+
+    since = datetime(2026, 1, 6, 23, 0, tzinfo=timezone.utc)
+    # Prism answers with Twilio's example list; the call is what is checked. A text is found
+    # only with the same body, so the example's body finds nothing.
+    assert gateway.sent_find(channel="sms", to="+12125550201", from_="+12125550111", body="no such body",
+                             since=since) is None
+    # Twilio's example call was created in 2019: found when looking since 2019, not since 2026.
+    assert gateway.sent_find(channel="call", to="+12125550202", from_="+12125550111", body="", since=since) is None
+    found = gateway.sent_find(channel="call", to="+12125550202", from_="+12125550111", body="",
+                              since=datetime(2019, 1, 1, tzinfo=timezone.utc))
+    assert found.startswith("CA")
+
+
 def test_a_request_twilio_would_refuse_raises_a_gateway_error(gateway):
     with pytest.raises(GatewayError) as refused:
         gateway.call_redirect(CALL, "not a url")  # Twilio requires an absolute URL
