@@ -20,6 +20,12 @@ from answering.models import (
     BusinessHours,
     CallRecord,
     Closure,
+    Delivery,
+    DeliveryEvent,
+    DeliveryRule,
+    DeliverySettings,
+    EscalationPolicy,
+    EscalationStep,
     InboundSMS,
     KnowledgeFact,
     MenuOption,
@@ -424,17 +430,66 @@ class ScriptAdmin(ClientDataModelAdmin):
         })
 
 
+class DeliveryEventInline(ReadOnlyAdminMixin, ClientDataInline, admin.TabularInline):
+    model = DeliveryEvent
+    fields = ("at", "status", "detail", "delivery")
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = "timeline"
+
+
 @admin.register(Message, site=client_data_admin)
 class MessageAdmin(ReadOnlyAdmin):
     list_display = ("created", "caller_name", "callback_number", "urgency", "category", "end_action",
-                    "script_version", "agent")
-    list_filter = ("urgency", "category", "end_action")
-    search_fields = ("caller", "callback_number", "caller_name", "call_sid")
+                    "escalation", "acknowledged_at", "agent")
+    list_filter = ("urgency", "category", "end_action", "escalation", "source")
+    search_fields = ("caller", "callback_number", "caller_name", "call_sid", "short_code")
     readonly_fields = ("answers",)
+    inlines = [DeliveryEventInline]
+    actions = ["acknowledge"]
 
     @admin.display(description="Captured answers")
     def answers(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.fields, indent=2, ensure_ascii=False))
+
+    @admin.action(description="Acknowledge (stop escalating) on the client's behalf")
+    def acknowledge(self, request, queryset):
+        from answering.delivery import message_acknowledge
+
+        done = sum(message_acknowledge(message=m, by=str(request.user), via="admin") for m in queryset)
+        self.message_user(request, f"{done} message{'s' if done != 1 else ''} acknowledged.")
+
+
+class EscalationStepInline(ClientDataInline, admin.TabularInline):
+    model = EscalationStep
+    extra = 1
+    ordering = ["position"]
+    fields = ("position", "channel", "target", "person", "team", "wait_minutes")
+
+
+@admin.register(EscalationPolicy, site=client_data_admin)
+class EscalationPolicyAdmin(ClientDataModelAdmin):
+    list_display = ("name", "needs_acknowledgement", "repeat", "alert_supervisors")
+    inlines = [EscalationStepInline]
+
+
+@admin.register(DeliveryRule, site=client_data_admin)
+class DeliveryRuleAdmin(ClientDataModelAdmin):
+    list_display = ("position", "urgency", "category", "when", "policy")
+    list_editable = ("urgency", "category", "when", "policy")
+    list_display_links = ("position",)
+
+
+@admin.register(DeliverySettings, site=client_data_admin)
+class DeliverySettingsAdmin(ClientDataModelAdmin):
+    fields = ("webhook_secret",)
+
+
+@admin.register(Delivery, site=client_data_admin)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created", "message", "channel", "person", "address", "status", "tries", "error_code")
+    list_filter = ("channel", "status")
+    search_fields = ("address", "provider_sid")
 
 
 @admin.register(Person, site=client_data_admin)

@@ -165,6 +165,8 @@ class SimulatedCall:
                         self._speak(child)
                 digit = self.digits.pop(0) if self.digits else ""
                 self.say(f"  caller presses {digit or 'nothing'}")
+                if not digit and verb.get("actionOnEmptyResult") != "true":
+                    continue  # as Twilio does: no input goes on to the next verb
                 return self.post(verb.get("action"), {"Digits": digit}).body
             elif tag == "Enqueue":
                 return self._queue(verb)
@@ -249,3 +251,22 @@ def send_sms(*, transport: Transport, to: str, from_: str, body: str, account_si
     params = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": account_sid or settings.TWILIO_ACCOUNT_SID,
               "From": from_, "To": to, "Body": body, "NumMedia": "0", "NumSegments": "1", "ApiVersion": "2010-04-01"}
     return transport(url, params, {"X-Twilio-Signature": signature(url, params)})
+
+
+def answer_callout(*, record: dict, transport: Transport, press: str | None, answer: bool = True,
+                   say: Callable[[str], None] = print) -> str:
+    """Play the on-call person a call-out rings (``record`` from the simulated gateway's outbox):
+    ring, answer, listen, press a key (or not), hang up — with the status callbacks in order.
+    Returns "acknowledged", "not acknowledged" or "no answer"."""
+    call = SimulatedCall(to=record["to"], from_=record["from"], transport=transport, digits=[press] if press else [],
+                         call_sid=record["sid"], say=say)
+    callback = record["status_callback"]
+    call.post(callback, {"CallStatus": "ringing", "Direction": "outbound-api"})
+    if not answer:
+        call.post(callback, {"CallStatus": "no-answer", "Direction": "outbound-api"})
+        return "no answer"
+    call.post(callback, {"CallStatus": "in-progress", "Direction": "outbound-api"})
+    reply = call.post(record["url"], {"CallStatus": "in-progress", "Direction": "outbound-api"})
+    call._follow(reply.body)
+    call.post(callback, {"CallStatus": "completed", "Direction": "outbound-api", "CallDuration": "20"})
+    return "acknowledged" if any("The message is acknowledged" in line for line in call.said) else "not acknowledged"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from answering import demo_scripts
+from answering import demo_delivery, demo_scripts
 from answering.services import call_flow_replace, knowledge_facts_import
 from compliance.demo import compliance_demo_seed
 from tenants import selectors, services
@@ -148,6 +148,7 @@ def demo_seed() -> dict[str, Client]:
         with schema_context(demo.slug):
             knowledge_facts_import(facts=[{"title": t, "body": b} for t, b in demo.facts])
             demo_scripts.seed(demo.slug)
+            demo_delivery.seed(demo.slug)
         _user(demo.admin_email, f"{demo.name} office", Role.CLIENT_ADMIN, client)
 
     with transaction.atomic():

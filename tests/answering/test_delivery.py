@@ -610,3 +610,52 @@ def test_a_message_taken_by_an_agent_is_delivered_after_its_commit(bobs, sim, on
     assert message.urgency == "urgent"
     tech = on_call_now(bobs).name
     assert [d[2:] for d in deliveries(message)] == [("sms", tech, "sent"), ("call", tech, "sent")]
+
+
+# --- The simulator plays the on-call person -------------------------------------------------
+
+def test_the_simulator_answers_a_call_out_and_presses_1(bobs, sim, on_commit):
+    from django.test import Client as HttpClient
+
+    message = take(on_commit)
+    [record] = sim.sent("call", DANA_PHONE)
+    heard = []
+    with on_commit():
+        outcome = simulator.answer_callout(record=record, press="1", say=heard.append,
+                                           transport=simulator.test_client_transport(HttpClient(), PLATFORM_HOST))
+    assert outcome == "acknowledged" and any("Burst pipe" in line for line in heard)
+    with schema_context("bobsplumbing"):
+        message.refresh_from_db()
+        callout = Delivery.objects.get(message=message, channel="call")
+    assert message.acknowledged_via == "call" and callout.status == "acknowledged"
+    assert callout.delivered_at is not None  # answered (in-progress) before the key
+
+
+def test_a_call_out_nobody_answers_fails_and_the_escalation_goes_on(bobs, sim, on_commit):
+    from django.test import Client as HttpClient
+
+    message = take(on_commit)
+    [record] = sim.sent("call", DANA_PHONE)
+    outcome = simulator.answer_callout(record=record, press=None, answer=False, say=lambda line: None,
+                                       transport=simulator.test_client_transport(HttpClient(), PLATFORM_HOST))
+    assert outcome == "no answer"
+    with schema_context("bobsplumbing"):
+        callout = Delivery.objects.get(message=message, channel="call")
+        message.refresh_from_db()
+    assert callout.status == "failed" and message.escalation == "active"
+    wait_is_over(message, on_commit)
+    assert len(deliveries(message)) == 4
+
+
+def test_a_call_out_heard_to_the_end_without_a_key_is_not_an_acknowledgement(bobs, sim, on_commit):
+    from django.test import Client as HttpClient
+
+    message = take(on_commit)
+    [record] = sim.sent("call", DANA_PHONE)
+    outcome = simulator.answer_callout(record=record, press=None, say=lambda line: None,
+                                       transport=simulator.test_client_transport(HttpClient(), PLATFORM_HOST))
+    assert outcome == "not acknowledged"
+    with schema_context("bobsplumbing"):
+        message.refresh_from_db()
+        callout = Delivery.objects.get(message=message, channel="call")
+    assert message.acknowledged_at is None and callout.status == "delivered"
