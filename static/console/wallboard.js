@@ -6,7 +6,18 @@
   const secs = (x) => (x === null ? "—" : `${Math.round(x)}s`);
   let retry = 500;
 
+  function renderAlerts(alerts) {
+    $("alerts-card").hidden = !alerts.length;
+    $("alerts").replaceChildren(...alerts.map((a) => {
+      const li = document.createElement("li");
+      li.className = `alert ${a.kind}`;
+      li.textContent = `${new Date(a.at).toLocaleTimeString()} — ${a.text}`;
+      return li;
+    }));
+  }
+
   function render(s) {
+    renderAlerts(s.alerts || []);
     const agents = Object.entries(s.agents);
     $("agents").textContent = agents.length ? agents.map(([k, n]) => `${k.replace("_", " ")}: ${n}`).join(" · ") : "No agents signed in.";
     $("clients").replaceChildren(...s.clients.map((c) => {
