@@ -91,11 +91,12 @@ def message_deliver(*, message: Message, client: Client | None = None, at: datet
     The portal always gets it (pushed after the commit). The matching rule's policy starts
     at once: its first step's attempts are written now and sent right after the commit.
     """
+    from answering import flow_cache
     from answering.selectors import call_flow_get
 
     client = client or current_client()
     at = at or timezone.now()
-    open_now = call_flow_get(client).is_open(at)
+    open_now = flow_cache.flow_get(client.schema_name, lambda: call_flow_get(client)).is_open(at)
     rule = rule_for(urgency=message.urgency, category=message.category, open_now=open_now)
     _event(message, "received", f"Taken {'during business hours' if open_now else 'after hours'}; in the portal.")
     if rule is None or not rule.policy.steps.exists():
@@ -589,7 +590,10 @@ def callout_pressed(*, delivery: Delivery, digits: str, client: Client | None = 
 # --- Timers, the sweep, events, pushes ----------------------------------------------------
 
 def _timer_set(client: Client, kind: str, object_id: int, due_at: datetime) -> None:
-    OutboxTimer.objects.update_or_create(client=client, kind=kind, object_id=object_id, defaults={"due_at": due_at})
+    # One upsert statement: this runs on every send, twice.
+    OutboxTimer.objects.bulk_create([OutboxTimer(client=client, kind=kind, object_id=object_id, due_at=due_at)],
+                                    update_conflicts=True, unique_fields=["client", "kind", "object_id"],
+                                    update_fields=["due_at"])
 
 
 def _timer_clear(client: Client, kind: str, object_id: int) -> None:
