@@ -146,7 +146,9 @@ def _advance(message: Message, *, client: Client, at: datetime) -> None:
         if step.wait_minutes:
             if last and not policy.needs_acknowledgement:
                 break  # for information only: nothing left to wait for
-            _timer_set(client, OutboxTimer.Kind.ESCALATION, message.pk, at + timedelta(minutes=step.wait_minutes))
+            message.next_step_at = at + timedelta(minutes=step.wait_minutes)
+            message.save(update_fields=["next_step_at", "updated"])
+            _timer_set(client, OutboxTimer.Kind.ESCALATION, message.pk, message.next_step_at)
             return
     _chain_end(message, client=client)
 
@@ -213,11 +215,12 @@ def escalation_advance(*, message_id: int, client: Client | None = None, at: dat
     now = at or timezone.now()
     with transaction.atomic():
         message = Message.objects.select_for_update(of=("self",)).select_related("policy").filter(pk=message_id).first()
-        timer = OutboxTimer.objects.filter(client=client, kind=OutboxTimer.Kind.ESCALATION, object_id=message_id).first()
         if message is None or message.escalation != Message.Escalation.ACTIVE or message.policy is None:
             _timer_clear(client, OutboxTimer.Kind.ESCALATION, message_id)
             return False
-        if timer is not None and timer.due_at > now:
+        # The message says when its next step is due (the timer row is leased forward by the
+        # sweep while a worker has it, so it cannot say).
+        if message.next_step_at is not None and message.next_step_at > now:
             return False
         _timer_clear(client, OutboxTimer.Kind.ESCALATION, message_id)
         _advance(message, client=client, at=now)
@@ -380,19 +383,20 @@ def sms_body(message: Message, *, client: Client) -> str:
     who = message.caller_name or message.callback_number or message.caller or "unknown caller"
     summary = _summary(message)
     parts = [f"[{client.name}] {message.get_urgency_display().upper()} message from {who}"]
-    if message.callback_number:
-        parts.append(f"Call back {message.callback_number}.")
+    if message.callback_number and message.callback_number != who:
+        parts.append(f"Call back {message.callback_number}")
     if summary:
-        parts.append(summary[:300])
+        parts.append(summary[:300].rstrip("."))
     if message.short_code:
-        parts.append(f"Reply OK {message.short_code} to acknowledge.")
-    return " ".join(parts)
+        parts.append(f"Reply OK {message.short_code} to acknowledge")
+    return ". ".join(parts) + "."
 
 
 def _summary(message: Message) -> str:
     skip = {"caller_name", "name", "callback_number"}
-    return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in message.fields.items()
+    text = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in message.fields.items()
                      if k not in skip and v not in ("", None))
+    return text[:1].upper() + text[1:]
 
 
 def _email_send(delivery: Delivery, *, client: Client) -> _Result:

@@ -50,6 +50,7 @@ class Message(models.Model):
     escalation = models.CharField(max_length=12, choices=Escalation.choices, default=Escalation.NONE)
     next_round = models.PositiveSmallIntegerField(default=1)
     next_position = models.PositiveSmallIntegerField(default=1)
+    next_step_at = models.DateTimeField(null=True, blank=True, help_text="When the next escalation step is due.")
     short_code = models.CharField(max_length=6, blank=True,
                                   help_text="Quoted in texts (\"OK 4821\") when several messages await an acknowledgement.")
     acknowledged_at = models.DateTimeField(null=True, blank=True)

@@ -231,6 +231,18 @@ def test_nobody_acknowledging_escalates_through_the_chain_twice_then_alerts_the_
     assert [a["text"] for a in wallboard_snapshot()["alerts"]] == [alert.text]
 
 
+def test_the_sweep_runs_a_due_escalation_step(bobs, sim, on_commit):
+    message = take(on_commit, at=timezone.now() - timedelta(minutes=6))
+    assert len(deliveries(message)) == 2
+    with on_commit():
+        assert delivery.outbox_sweep() == 1  # the escalation timer, five minutes after the message
+    assert [d[1:3] for d in deliveries(message)][2:] == [(3, "sms"), (3, "sms")]
+    with schema_context("bobsplumbing"):
+        timer = OutboxTimer.objects.get(client=bobs.client, kind="escalation", object_id=message.pk)
+        message.refresh_from_db()
+    assert timer.due_at == message.next_step_at > timezone.now()
+
+
 def test_a_timer_that_is_not_due_does_nothing(bobs, sim, on_commit):
     message = take(on_commit)
     with schema_context("bobsplumbing"):

@@ -113,7 +113,7 @@ def main() -> None:
             worker.wait(timeout=20)
         latencies = []
         for text in texts:
-            problem = text["body"].split("problem: ", 1)[1].split(".")[0].strip() if "problem: " in text["body"] else ""
+            problem = text["body"].split("Problem: ", 1)[1].split(".")[0].strip() if "Problem: " in text["body"] else ""
             if problem in committed_at:
                 latencies.append(text["at"] - committed_at[problem])
         missing = MESSAGES - len(latencies)

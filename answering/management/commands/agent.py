@@ -17,10 +17,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("email", help="the agent's email ('-' for the queues command)")
-        parser.add_argument("action", choices=["available", "break", "offline", "accept", "decline", "queues"])
+        parser.add_argument("action", choices=["available", "break", "offline", "accept", "decline", "finish",
+                                               "queues"])
         parser.add_argument("--wait", type=float, default=120, help="accept: seconds to wait for an offer")
+        parser.add_argument("--answers", default="{}",
+                            help='finish: the script\'s answers as JSON, e.g. \'{"in_danger": "yes", "address": "1 Main St"}\'')
+        parser.add_argument("--disposition", default="resolved", help="finish: the call's disposition")
 
-    def handle(self, *args, email, action, wait, **options):
+    def handle(self, *args, email, action, wait, answers, disposition, **options):
         if action == "queues":
             for session in CallSession.objects.filter(state__in=acd.LIVE_STATES).select_related("client"):
                 self.stdout.write(f"{session.client.name:<30} {session.from_number:<14} {session.state:<10} "
@@ -33,6 +37,8 @@ class Command(BaseCommand):
             presence = acd.agent_status_set(agent=agent, status=action)
             self.stdout.write(self.style.SUCCESS(f"{agent} is {presence.status}"))
             return
+        if action == "finish":
+            return self._finish(agent, answers, disposition)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             offer = CallSession.objects.filter(state=CallSession.State.OFFERED, offered_to=agent).first()
@@ -51,3 +57,34 @@ class Command(BaseCommand):
                 raise CommandError("The agent is not available; run `agent <email> available` first.")
             time.sleep(0.5)
         raise CommandError(f"No offer within {wait:.0f}s.")
+
+    def _finish(self, agent, answers: str, disposition: str) -> None:
+        """Take the script's message (committed, then delivered) and end the agent's call, as the
+        console's Finish does."""
+        import json
+
+        from django.core.exceptions import ValidationError
+        from django_tenants.utils import schema_context
+
+        from answering.services import CallFinishRefused, call_finish, call_message_take
+
+        session = CallSession.objects.select_related("client").filter(
+            agent=agent, state=CallSession.State.CONNECTED).first()
+        if session is None:
+            raise CommandError("The agent has no connected call.")
+        try:
+            values = json.loads(answers)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--answers is not JSON: {exc}") from exc
+        with schema_context(session.client.schema_name):
+            try:
+                if values:
+                    message = call_message_take(session=session, agent=agent, answers=values)
+                    self.stdout.write(f"Message {message.pk} saved for {session.client.name} "
+                                      f"({message.urgency}, {message.category or 'no category'})")
+                call_finish(session=session, agent=agent, disposition=disposition, answers=values)
+            except ValidationError as exc:
+                raise CommandError(f"The answers are refused: {exc.message_dict}") from exc
+            except CallFinishRefused as exc:
+                raise CommandError(str(exc)) from exc
+        self.stdout.write(self.style.SUCCESS(f"Call from {session.from_number} finished ({disposition})"))
