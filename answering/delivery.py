@@ -518,11 +518,24 @@ def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delive
                delivery)
         alerts = SupervisorAlert.objects.filter(client=client, message_id=message.pk, resolved_at__isnull=True)
         had_alerts = alerts.update(resolved_at=now)
+        # Call-outs still ringing are hung up: nobody else need pick up for this message.
+        ringing = list(Delivery.objects.filter(message=message, channel=Channel.CALL, status=Delivery.Status.SENT)
+                       .exclude(provider_sid="").exclude(pk=getattr(delivery, "pk", None))
+                       .values_list("provider_sid", flat=True))
+        transaction.on_commit(lambda: _calls_end(ringing))
     message.refresh_from_db()
     _portal_push(client, {"type": "message_changed", "message": message.pk, "acknowledged": True})
     if had_alerts:
         transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
     return True
+
+
+def _calls_end(sids: list[str]) -> None:
+    for sid in sids:
+        try:
+            gateway.get().call_end(sid)
+        except gateway.GatewayError:  # already over, most likely: nothing to stop
+            logger.info("call-out %s could not be ended (already over?)", sid)
 
 
 ACK_VIA = {"portal": "in the portal", "sms": "by text", "call": "on the call-out", "admin": "by the answering service"}
@@ -567,7 +580,8 @@ def sms_acknowledge(*, from_number: str, body: str, client: Client | None = None
     delivery = sent_to_them.filter(message=message).order_by("-pk").first()
     person = delivery.person if delivery else None
     message_acknowledge(message=message, by=str(person or from_number), via="sms", delivery=delivery, client=client)
-    return f"Thanks — message from {message.callback_number or message.caller or 'the caller'} acknowledged."
+    who = message.caller_name or message.callback_number or message.caller or "the caller"
+    return f"Thanks — the message from {who} is acknowledged; nobody else will be alerted."
 
 
 # --- Call-outs (TwiML built in views from these) ------------------------------------------

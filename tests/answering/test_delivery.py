@@ -303,11 +303,14 @@ def test_an_ok_text_from_the_on_call_tech_acknowledges(bobs, sim, on_commit):
     message = take(on_commit)
     with on_commit():
         reply = _text("ok", DANA_MOBILE)
-    assert "acknowledged" in reply.body
+    assert "Pat Caller is acknowledged" in reply.body
     with schema_context("bobsplumbing"):
         message.refresh_from_db()
         assert message.acknowledged_via == "sms" and message.acknowledged_by == "Dana Tech"
         assert Delivery.objects.filter(message=message, channel="sms").get().status == "acknowledged"
+        callout = Delivery.objects.get(message=message, channel="call")
+    # The call-out still ringing on Dana's phone is hung up.
+    assert json.loads(sim.redis.lpop(f"sim:call:{callout.provider_sid}")) == {"verb": "hangup"}
 
 
 def test_with_several_open_messages_a_text_needs_the_short_code(bobs, sim, on_commit):
