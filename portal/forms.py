@@ -64,7 +64,7 @@ class PersonForm(forms.Form):
     email = forms.EmailField(required=False)
     mobile = forms.CharField(required=False, max_length=40, help_text="For text messages.")
     phone = forms.CharField(required=False, max_length=40, help_text="For voice call-outs.")
-    webhook_url = forms.URLField(required=False, label="Webhook URL", help_text="Their system, for signed webhooks.")
+    webhook_url = forms.URLField(required=False, assume_scheme="https", label="Webhook URL", help_text="Their system, for signed webhooks.")
     active = forms.BooleanField(required=False, initial=True, help_text="Inactive people are skipped in rotations.")
 
 
