@@ -43,12 +43,15 @@ def _with_count(response: HttpResponse) -> HttpResponse:
 def inbox(request: HttpRequest) -> HttpResponse:
     client = request.host_client
     form = forms.MessageFilterForm(request.GET or None, categories=selectors.message_categories())
-    found = selectors.message_search(time_zone=client.time_zone, **form.filters())
+    filters = form.filters()
+    found = selectors.message_search(time_zone=client.time_zone, **filters)
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     for name in ("page", "partial"):
         query.pop(name, None)
     context = {"form": form, "page": page, "query": query.urlencode(), "active": "messages",
+               "filtering": filters["box"] != "inbox" or any(filters[k] for k in ("urgency", "category", "state",
+                                                                                    "since", "until")),
                "export_form": forms.ExportForm(initial={"since": timezone.localdate().replace(day=1),
                                                         "until": timezone.localdate()})}
     if _is_partial(request):

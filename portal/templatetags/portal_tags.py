@@ -31,7 +31,8 @@ def summary(fields, length: int = 140) -> str:
     """The captured answers in one line, for the inbox (name and number are shown apart)."""
     if not isinstance(fields, dict):
         return ""
-    text = " · ".join(field_value(v) for k, v in fields.items() if k not in SKIP_IN_SUMMARY and v not in ("", None))
+    text = " · ".join(f"{field_label(k)}: {field_value(v)}" for k, v in fields.items()
+                      if k not in SKIP_IN_SUMMARY and v not in ("", None))
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
