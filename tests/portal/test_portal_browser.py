@@ -21,6 +21,7 @@ from tests.processes import TEST_QUEUE
 
 pytestmark = pytest.mark.processes
 PHONE = {"width": 390, "height": 844}
+HELD_QUEUE = f"{TEST_QUEUE}-held"
 
 
 @pytest.fixture
@@ -29,9 +30,10 @@ def committed_oncall(world, django_db_blocker):
     server process sees them; removed afterwards with the messages the test took."""
     from switchboard.celery import app
 
-    # No worker runs here: the first text stays queued, so its cancellation can be seen. Its
-    # task goes to this session's own queue, which nobody else consumes, and is dropped after.
-    previous_queue, app.conf.task_default_queue = app.conf.task_default_queue, TEST_QUEUE
+    # No worker takes these tasks: the first text stays queued, so its cancellation can be
+    # seen. They go to a queue of this test's own (not even this session's worker listens to
+    # it), dropped afterwards.
+    previous_queue, app.conf.task_default_queue = app.conf.task_default_queue, HELD_QUEUE
     tag = uuid.uuid4().hex[:6]
     with django_db_blocker.unblock(), schema_context("bobsplumbing"):
         dana = Person.objects.create(name=f"Dana {tag}", mobile="+12125550161")
@@ -58,7 +60,7 @@ def committed_oncall(world, django_db_blocker):
         OutboxTimer.objects.filter(client=world.bobs, object_id__in=ids + deliveries).delete()
     from switchboard.redis_clients import redis_client
 
-    redis_client(timeout=5).delete(TEST_QUEUE)
+    redis_client(timeout=5).delete(HELD_QUEUE)
 
 
 def _take_message(django_db_blocker, call_sid: str) -> None:
