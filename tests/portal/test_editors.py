@@ -208,3 +208,22 @@ def test_a_client_user_reads_the_editors_but_cannot_change_them(world, logged_in
     with schema_context("bobsplumbing"):
         assert not Team.objects.filter(name="Sneaky team").exists() and not Override.objects.exists()
         assert DeliveryRule.objects.count() == 1 and not Person.objects.filter(name="Mallory").exists()
+
+
+def test_an_admin_sees_every_editor_with_its_data(world, logged_in, oncall):
+    bob = logged_in(world.bob, BOB_HOST)
+    pages = {
+        "/oncall/": ["Technicians", "Dana Tech", "Add team"],
+        f"/oncall/teams/{oncall.techs.pk}/": ["Save rotation", "Add override", f'value="{oncall.dana.pk}" selected'],
+        "/oncall/people/new": ["New person"],
+        f"/oncall/people/{oncall.dana.pk}/": ['value="+12125550161"'],
+        "/policies/": ["Emergencies", "whoever is on call for Technicians", "then wait 5 min", "Urgent, any time"],
+        f"/policies/{oncall.policy.pk}/": ['value="Emergencies"', "Save policy", "Delete this policy"],
+        "/policies/new": ["New escalation policy"],
+        "/policies/rules/": ["Save rules", f'value="{oncall.policy.pk}" selected'],
+    }
+    for url, expected in pages.items():
+        page = bob.get(url)
+        assert page.status_code == HTTPStatus.OK, url
+        for text in expected:
+            assert text in page.content.decode(), (url, text)
