@@ -153,6 +153,13 @@ def test_a_message_appears_live_and_acknowledging_it_stops_the_escalation(world,
         with django_db_blocker.unblock():
             assert not OutboxTimer.objects.filter(client=world.bobs, kind=OutboxTimer.Kind.ESCALATION,
                                                   object_id=message.pk).exists()
+        # The schedules she may read (not edit): who is on call now and next, and the policy.
+        page.goto(f"{base}/oncall/")
+        assert page.locator(".team [data-now]").filter(has_text="Dana").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "portal-oncall-desktop.png"), full_page=True)
+        page.goto(f"{base}/policies/")
+        assert "whoever is on call for Technicians" in page.locator(".policy").last.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "portal-policies-desktop.png"), full_page=True)
         for name in ("portal-inbox-desktop", "portal-inbox-phone", "portal-message-acknowledged-desktop",
                      "portal-message-acknowledged-phone"):
             assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
