@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from answering.consumers import AgentConsumer, PortalConsumer, WallboardConsumer
+from answering.consumers import AgentConsumer, WallboardConsumer
+from portal.consumers import PortalConsumer
 
 websocket_urlpatterns = [
     path("ws/portal/", PortalConsumer.as_asgi()),

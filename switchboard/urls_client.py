@@ -3,12 +3,13 @@
 from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
 
+from portal import views as portal_views
 from switchboard.admin_sites import client_data_admin
 from switchboard.health import healthz, ping
-from tenants import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", portal_views.inbox, name="home"),  # a client's home is its messages
+    path("", include("portal.urls")),
     path("accounts/", include("tenants.urls")),
     path("admin/", client_data_admin.urls),
     path("compliance/", include("compliance.urls")),

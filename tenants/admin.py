@@ -150,7 +150,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("email", "full_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Who", {"fields": ("full_name", "role", "client", "is_active")}),
+        ("Who", {"fields": ("full_name", "role", "client", "is_active", "recordings_allowed")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "role", "client", "password1", "password2")}),)

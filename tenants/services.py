@@ -226,3 +226,73 @@ def agent_skills_set(
     )
     profile.clients.set(clients)
     return profile
+
+
+# --- A client's own people (the portal's Users page) ---------------------------------
+
+def user_invite(*, client: Client, email: str, invited_by: User, base_url: str, full_name: str = "",
+                role: str = Role.CLIENT_USER, recordings_allowed: bool = False) -> User:
+    """Invite someone to ``client``'s portal: an account with no usable password, and an email
+    with a link to choose one (Django's password-reset token, so it expires and works once)
+    on the client's own host, ``base_url`` (e.g. ``https://acme.example.com``).
+
+    Someone this client removed earlier is brought back the same way. An email that already
+    has an account elsewhere is refused with words that do not say where.
+    """
+    if not invited_by.may_edit_client_data(client) or invited_by.client_id != client.pk:
+        raise ValidationError("Only this client's admins invite people.")
+    if role not in (Role.CLIENT_ADMIN, Role.CLIENT_USER):
+        raise ValidationError({"role": ["Invite a client user or a client admin."]})
+    email = User.objects.normalize_email(email.strip()).lower()
+    existing = User.objects.filter(email__iexact=email).first()
+    with transaction.atomic():
+        if existing is None:
+            user = User.objects.create_user(email, None, role=role, full_name=full_name.strip(), client=client,
+                                             recordings_allowed=recordings_allowed and role == Role.CLIENT_USER)
+        elif existing.client_id == client.pk and not existing.is_active:
+            user = existing
+            user.is_active, user.role = True, role
+            user.full_name = full_name.strip() or user.full_name
+            user.recordings_allowed = recordings_allowed and role == Role.CLIENT_USER
+            user.set_unusable_password()
+            user.save()
+        else:
+            raise ValidationError({"email": ["That email address already has an account."]})
+        transaction.on_commit(lambda: _invitation_send(user=user, client=client, invited_by=invited_by,
+                                                       base_url=base_url))
+    return user
+
+
+def _invitation_send(*, user: User, client: Client, invited_by: User, base_url: str) -> None:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    path = reverse("password_reset_confirm", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
+    context = {"user": user, "client": client, "invited_by": invited_by, "link": base_url.rstrip("/") + path}
+    send_mail(subject=f"{invited_by} invited you to {client.name}'s messages on Switchboard",
+              message=render_to_string("portal/email/invitation.txt", context),
+              from_email=None, recipient_list=[user.email])
+
+
+def user_deactivate(*, user: User, by: User) -> None:
+    """Remove someone from their client's portal: they can no longer log in (the account and
+    their name on past acknowledgements stay). Nobody removes themselves."""
+    if user.pk == by.pk:
+        raise ValidationError("You cannot remove yourself; ask another admin.")
+    if user.client_id is None or user.client_id != by.client_id or not by.may_edit_client_data(by.client):
+        raise ValidationError("Only this client's admins remove its people.")
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+
+
+def user_recordings_allow(*, user: User, allowed: bool, by: User) -> None:
+    """A client admin says whether a client user may hear call recordings (admins always may)."""
+    if user.client_id is None or user.client_id != by.client_id or not by.may_edit_client_data(by.client):
+        raise ValidationError("Only this client's admins decide who hears recordings.")
+    User.objects.filter(pk=user.pk).update(recordings_allowed=allowed)
+    user.recordings_allowed = allowed

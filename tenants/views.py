@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from tenants import selectors
 from tenants.forms import HostAuthenticationForm, HostPasswordResetForm
@@ -34,6 +34,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    if request.host_client is None:
-        return render(request, "platform/home.html", {"clients": selectors.client_list()})
-    return render(request, "portal/home.html", {"client": request.host_client})
+    if request.host_client is not None:
+        return redirect("portal:inbox")  # a client's host serves the portal (portal/urls.py)
+    return render(request, "platform/home.html", {"clients": selectors.client_list()})

@@ -56,6 +56,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Client users and client admins belong to one client; platform staff to none.",
     )
     is_active = models.BooleanField(default=True)
+    # Call recordings are personal data of the callers: a client admin decides who hears them.
+    recordings_allowed = models.BooleanField(
+        "may hear recordings", default=False, db_default=False,
+        help_text="Client users only: may play call recordings and voicemails in the portal (client admins always may).")
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -121,6 +125,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         if client is None:
             return self.is_platform_user
         return self.is_client_user and self.client_id == client.pk
+
+    def may_hear_recordings(self, client: Client) -> bool:
+        """May this user play ``client``'s call recordings in its portal?"""
+        if not (self.is_active and self.client_id == client.pk):
+            return False
+        return self.role == Role.CLIENT_ADMIN or (self.role == Role.CLIENT_USER and self.recordings_allowed)
 
     def may_edit_client_data(self, client: Client) -> bool:
         """The tenant-data admin: a client's admins for their own client; platform admins for any."""

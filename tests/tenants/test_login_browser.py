@@ -23,7 +23,8 @@ def test_a_client_admin_logs_in_on_their_host_and_is_a_stranger_on_anothers(worl
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{bobs}/")
-    assert page.locator("h1").inner_text() == "Bob's Plumbing"
+    assert page.locator("h1").inner_text() == "Messages"  # the portal's home: the client's inbox
+    assert page.locator(".brand").inner_text().startswith("Bob's Plumbing")
 
     # The same browser, Charlie's host: not logged in there, even with Bob's cookie carried over.
     cookie = next(c for c in context.cookies() if c["name"] == "switchboard_session")
