@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 from answering import demo_delivery, demo_scripts
 from answering.services import call_flow_replace, knowledge_facts_import
 from compliance.demo import compliance_demo_seed
+from portal.demo import seed_portal_demo
 from tenants import selectors, services
 from tenants.models import Client, Role, User
 
@@ -162,6 +163,8 @@ def demo_seed() -> dict[str, Client]:
             languages=["en"], mode="inbound",
         )
     compliance_demo_seed(clients)
+    for client in clients.values():
+        seed_portal_demo(client)
     return clients
 
 
