@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import csv
 
+from django.db import connection
+from django.db.models import Q
 from django.http import StreamingHttpResponse
+from django_tenants.utils import schema_context
+
+BATCH = 2000
 
 COLUMNS = ["id", "created", "at", "event", "number", "purpose", "channel", "outcome", "reasons", "asked_by",
            "campaign_id", "rule_versions", "detail"]
@@ -19,9 +24,27 @@ def ledger_csv_response(entries, filename: str = "compliance-ledger.csv") -> Str
     """Stream the entries as CSV (a five-year ledger does not fit in memory)."""
     writer = csv.writer(_Echo())
 
+    schema = connection.schema_name
+
+    def batches():
+        # Each batch is its own query inside the client's schema: the server iterates this
+        # after the view has returned, when the shared connection may be serving another
+        # client's host meanwhile (under ASGI, sync code shares one thread and connection).
+        # Keyset pagination on (created, id), the ledger's order.
+        last = None
+        while True:
+            page = entries if last is None else entries.filter(
+                Q(created__gt=last.created) | Q(created=last.created, pk__gt=last.pk))
+            with schema_context(schema):
+                batch = list(page.order_by("created", "id")[:BATCH])
+            if not batch:
+                return
+            yield from batch
+            last = batch[-1]
+
     def rows():
         yield writer.writerow(COLUMNS)
-        for e in entries.iterator(chunk_size=2000):
+        for e in batches():
             yield writer.writerow([
                 e.pk, e.created.isoformat(), e.at.isoformat(), e.event, e.number, e.purpose, e.channel, e.outcome,
                 " | ".join(f"{'DENY' if r.get('deny') else 'ok'} {r['code']}: {r['text']}" for r in e.reasons),

@@ -62,6 +62,22 @@ def test_the_ledger_is_searchable_and_exports_csv(world, logged_in, registry, de
     assert "+12125550142" in body and "+13055550142" in body and "ok clear" in body
 
 
+def test_the_export_stays_in_its_clients_schema_while_the_connection_serves_another_host(
+        world, logged_in, registry, decide):
+    """Under ASGI the streamed rows are read after the view returned, on a connection another
+    request may have switched to its own client's schema in between."""
+    from django.db import connection
+
+    decide(world.bobs, NY, asked_by="dialer")
+    decide(world.charlies, "+13125550177", asked_by="dialer")
+    export = logged_in(world.bea, BOB_HOST).get("/compliance/ledger/export.csv")
+    chunks = iter(export.streaming_content)
+    header = next(chunks)
+    connection.set_schema("charlieclinic")  # another host's request, between two chunks
+    body = (header + b"".join(chunks)).decode()
+    assert "+12125550142" in body and "+13125550177" not in body
+
+
 def test_one_clients_pages_never_show_anothers_data(world, logged_in):
     with tenant_context(world.bobs):
         opt_out_record(client=world.bobs, number=NY, source=OptOutSource.PORTAL, added_by="bob")
