@@ -29,9 +29,14 @@ class Command(BaseCommand):
         for spec in demo.CLIENTS:
             client = clients[spec.slug]
             out(f"    {client.name}")
-            out(f"      portal   http://{spec.slug}.{settings.PLATFORM_DOMAIN}:{port}/   login {spec.admin_email}")
+            out(f"      portal   http://{spec.slug}.{settings.PLATFORM_DOMAIN}:{port}/   login {spec.admin_email} "
+                f"(or staff@{spec.slug}.example)")
             out(f"      data     {base}/clients/{spec.slug}/admin/  (platform admin)")
             out(f"      number   {spec.number}  ({', '.join(client.languages)})")
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
-            out(f"  Outgoing email (password resets) is written to {settings.EMAIL_FILE_PATH}/")
+            out(f"  Outgoing email (messages, invitations, password resets) is written to {settings.EMAIL_FILE_PATH}/")
+        if settings.TWILIO_MODE == "simulate":
+            out("  Texts and call-outs to on-call staff are simulated: the worker's log shows each one;")
+            out("    answer a call-out with `manage.py simulate_callout --press 1`, reply to a text with")
+            out("    `manage.py simulate_sms --to <client number> --from <their mobile> --body OK`.")
         out("")
