@@ -168,6 +168,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis redelivers unacknowledged tasks after this; longer than any task or countdown.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "3600")}
 CELERY_TIMEZONE = "UTC"
+# tenant-schemas-celery looks the client up for every task; a client row changes rarely,
+# and a task only needs its schema name and time zone.
+CELERY_TASK_TENANT_CACHE_SECONDS = envint("CELERY_TENANT_CACHE_SECONDS", "30")
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "0")
 CELERY_BEAT_SCHEDULE = {
     "acd-sweep": {"task": "answering.tasks.acd_sweep", "schedule": float(os.getenv("ACD_SWEEP_SECONDS", "5"))},
