@@ -458,6 +458,10 @@ _TWILIO_STATUS = {"queued": "sent", "accepted": "sent", "sending": "sent", "sent
                   "busy": "failed", "no-answer": "failed"}
 
 
+_SAID = {"in-progress": "Picked up the call-out.", "answered": "Picked up the call-out.",
+         "delivered": "Delivered to the phone (Twilio).", "read": "Read (Twilio)."}
+
+
 def delivery_status_record(*, delivery: Delivery, provider_status: str, error_code: str = "", sid: str = "",
                            client: Client | None = None) -> bool:
     """A Twilio status callback for an attempt; never moves it backwards. True if it changed."""
@@ -476,7 +480,7 @@ def delivery_status_record(*, delivery: Delivery, provider_status: str, error_co
         now = timezone.now()
         if status == "delivered":
             Delivery.objects.filter(pk=delivery.pk).update(status=status, delivered_at=now)
-            _event(delivery.message, "delivered", f"Twilio: {provider_status}.", delivery)
+            _event(delivery.message, "delivered", _SAID.get(provider_status, f"Twilio: {provider_status}."), delivery)
         elif status == "failed":
             Delivery.objects.filter(pk=delivery.pk).update(status=status, failed_at=now, error_code=error_code or "",
                                                            error=f"Twilio: {provider_status}")
