@@ -128,8 +128,16 @@ def _embedded_port(name: str, default: int) -> int:
 
 
 DATABASE_URL = os.getenv("DATABASE_URL", f"postgres://postgres@127.0.0.1:{_embedded_port('postgres', 55432)}/switchboard")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
+# Under ASGI every HTTP request runs its sync code on a thread of its own, so a persistent
+# connection (CONN_MAX_AGE) is never reused there: each request would start a PostgreSQL
+# backend with cold caches. The ASGI server therefore lends connections from a pool per
+# process (`switchboard/asgi.py` turns it on; django-tenants re-sets search_path for each
+# borrower). Other processes (Celery's forked workers, commands) connect as before.
+DB_POOL_SIZE = envint("DB_POOL_SIZE", "0")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DB_POOL_SIZE else envint("DB_CONN_MAX_AGE", "0"))}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+if DB_POOL_SIZE:
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": DB_POOL_SIZE, "timeout": 10}}
 # Several suites can share one server (two terminals, or helpers): each names its own.
 DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME", "test_switchboard")}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
