@@ -385,9 +385,11 @@ def _transition(session: CallSession, to: str, **fields) -> CallSession:
 
 
 def _push_queue(client: Client) -> None:
-    """The client's queue, computed once here and pushed whole: every console serving the
-    client redraws from the message itself, with no database work per console."""
-    live.push(live.client_queue_group(client.schema_name), {"type": "queue", **queue_snapshot(client)})
+    """The client's queue, computed once and pushed whole: every console serving the client
+    redraws from the message itself, with no database work per console. Changes close
+    together share one push (``live.push_soon``), computed when it goes."""
+    live.push_soon(f"queue:{client.schema_name}", lambda: (
+        live.client_queue_group(client.schema_name), {"type": "queue", **queue_snapshot(client)}))
 
 
 def _dispatch_soon() -> None:
