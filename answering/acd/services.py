@@ -51,14 +51,18 @@ def call_arrive(*, call_sid: str, client: Client, from_number: str, to_number: s
                 direction: str = CallSession.Direction.INBOUND) -> CallSession:
     """Record a new call. Idempotent: a retried webhook finds the session it made.
 
-    One INSERT ... ON CONFLICT DO NOTHING, then a read: no savepoints on the hot path."""
+    One INSERT ... ON CONFLICT DO NOTHING, a read and the record's upsert: no savepoints on
+    the hot path."""
     CallSession.objects.bulk_create([CallSession(
         call_sid=call_sid, client=client, from_number=from_number, to_number=to_number, account_sid=account_sid,
         direction=direction, language=client.languages[0])], ignore_conflicts=True)
     session = CallSession.objects.get(call_sid=call_sid)
     session.client = client
-    # The call record is written from the first step that matters to it (queued,
-    # voicemail, transferred, ended), keeping the first webhook to three statements.
+    if session.state == State.RINGING:
+        # The client's record of the call exists from its first second, in the same
+        # transaction: a caller who hangs up in the menu is counted even if no status
+        # callback ever arrives.
+        _sync_record(session)
     return session
 
 
