@@ -230,8 +230,9 @@ ACD_SWEEP_SECONDS = envint("ACD_SWEEP_SECONDS", "5")
 CONSOLE_GRACE_SECONDS = envint("CONSOLE_GRACE_SECONDS", "10")
 # A client's queue panel is pushed to every console at most once per this many ms (the
 # state at the end of the window): a call queued, offered and accepted is one redraw, not
-# three, on each of hundreds of consoles. Offers never wait: they go at once. 0: every change.
-LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", "200")
+# three, on each of hundreds of consoles. Offers never wait: they go at once. 0: every change
+# at once, the default under test, where most tests roll back what a later push would read.
+LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", "0" if TESTING else "200")
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
