@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Callable
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connections
 
+from switchboard.redis_clients import redis_client
 from tenants.websocket import client_group
 
 logger = logging.getLogger(__name__)
@@ -36,3 +42,36 @@ def push(group: str, payload: dict) -> None:
         async_to_sync(get_channel_layer().group_send)(group, {"type": "push", "payload": payload})
     except Exception:  # Redis down must not break call handling
         logger.exception("push to %s failed", group)
+
+
+def push_soon(key: str, build: Callable[[], tuple[str, dict]]) -> None:
+    """Push ``build()``'s (group, payload) ``LIVE_COALESCE_MS`` from now, once, however many
+    changes ask for it meanwhile, in this process or any other: a burst of changes (a call
+    queued, offered and accepted within a blink) costs one push to every console instead of
+    one per change. ``build`` runs when the push is due, so the payload is the state then.
+
+    Call after commit. The due mark is cleared before ``build`` reads, so a change committed
+    after the read marks a new push of its own. If the process holding the mark dies first,
+    the mark expires and consoles catch up with the next change or their next snapshot."""
+    window = settings.LIVE_COALESCE_MS / 1000
+    if window <= 0:
+        push(*build())
+        return
+    mark = f"switchboard:push-due:{key}"
+    try:
+        if not redis_client(timeout=0.2).set(mark, 1, nx=True, px=settings.LIVE_COALESCE_MS * 10):
+            return  # a push is already due, here or in another process; it will carry this change
+    except redis.RedisError:
+        push(*build())  # push() logs the failure if Redis is really down
+        return
+    threading.Timer(window, _push_due, (mark, build)).start()
+
+
+def _push_due(mark: str, build: Callable[[], tuple[str, dict]]) -> None:
+    try:
+        redis_client(timeout=0.2).delete(mark)
+        push(*build())
+    except Exception:
+        logger.exception("coalesced push %s failed", mark)
+    finally:
+        connections.close_all()  # this timer thread's database connection goes back to the pool

@@ -31,10 +31,15 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _client_for(raw_number: str):
+def _e164(raw_number: str) -> str | None:
     try:
-        number = to_e164(raw_number)
+        return to_e164(raw_number)
     except ValidationError:
+        return None
+
+
+def _client_for(number: str | None):
+    if number is None:
         return None
     return flow_cache.client_for_number(number, lambda: tenant_selectors.client_for_number(number))
 
@@ -46,12 +51,13 @@ def _session(call_sid: str) -> CallSession:
 @twilio_webhook
 def voice_incoming(request: HttpRequest) -> HttpResponse:
     p = request.POST
-    client = _client_for(p.get("To", ""))
+    number = _e164(p.get("To", ""))  # parsed once: phonenumbers is slow next to the rest of this view
+    client = _client_for(number)
     if client is None:
         logger.warning("call %s to unknown number %s from %s", p.get("CallSid"), p.get("To"), p.get("From"))
         return twiml.response(twiml.not_in_service())
     session = acd.call_arrive(call_sid=p["CallSid"], client=client, from_number=p.get("From", ""),
-                              to_number=to_e164(p["To"]), account_sid=p.get("AccountSid", ""))
+                              to_number=number, account_sid=p.get("AccountSid", ""))
     return twiml.response(ivr.call_start(session))
 
 
@@ -131,7 +137,7 @@ def voice_fallback(request: HttpRequest) -> HttpResponse:
 @twilio_webhook
 def messaging_incoming(request: HttpRequest) -> HttpResponse:
     p = request.POST
-    client = _client_for(p.get("To", ""))
+    client = _client_for(_e164(p.get("To", "")))
     if client is None:
         logger.warning("SMS %s to unknown number %s", p.get("MessageSid"), p.get("To"))
         return twiml.response(twiml.sms_reply(None))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "switchboard.settings")
+# Each HTTP request runs on a new thread here: a pool per process reuses connections.
+os.environ.setdefault("DB_POOL_SIZE", "8")
 
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402

@@ -131,8 +131,16 @@ def _embedded_port(name: str, default: int) -> int:
 
 
 DATABASE_URL = os.getenv("DATABASE_URL", f"postgres://postgres@127.0.0.1:{_embedded_port('postgres', 55432)}/switchboard")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", "0"))}
+# Under ASGI every HTTP request runs its sync code on a thread of its own, so a persistent
+# connection (CONN_MAX_AGE) is never reused there: each request would start a PostgreSQL
+# backend with cold caches. The ASGI server therefore lends connections from a pool per
+# process (`switchboard/asgi.py` turns it on; django-tenants re-sets search_path for each
+# borrower). Other processes (Celery's forked workers, commands) connect as before.
+DB_POOL_SIZE = envint("DB_POOL_SIZE", "0")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DB_POOL_SIZE else envint("DB_CONN_MAX_AGE", "0"))}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+if DB_POOL_SIZE:
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": DB_POOL_SIZE, "timeout": 10}}
 # Several suites can share one server (two terminals, or helpers): each names its own.
 DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME", "test_switchboard")}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
@@ -229,6 +237,11 @@ ACD_MISSED_OFFERS_BEFORE_AWAY = envint("ACD_MISSED_OFFERS_BEFORE_AWAY", "3")
 ACD_SWEEP_SECONDS = envint("ACD_SWEEP_SECONDS", "5")
 # An agent whose console is gone this long is away, and a pending offer moves on.
 CONSOLE_GRACE_SECONDS = envint("CONSOLE_GRACE_SECONDS", "10")
+# A client's queue panel is pushed to every console at most once per this many ms (the
+# state at the end of the window): a call queued, offered and accepted is one redraw, not
+# three, on each of hundreds of consoles. Offers never wait: they go at once. 0: every change
+# at once, the default under test, where most tests roll back what a later push would read.
+LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", "0" if TESTING else "200")
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}

@@ -51,14 +51,18 @@ def call_arrive(*, call_sid: str, client: Client, from_number: str, to_number: s
                 direction: str = CallSession.Direction.INBOUND) -> CallSession:
     """Record a new call. Idempotent: a retried webhook finds the session it made.
 
-    One INSERT ... ON CONFLICT DO NOTHING, then a read: no savepoints on the hot path."""
+    One INSERT ... ON CONFLICT DO NOTHING, a read and the record's upsert: no savepoints on
+    the hot path."""
     CallSession.objects.bulk_create([CallSession(
         call_sid=call_sid, client=client, from_number=from_number, to_number=to_number, account_sid=account_sid,
         direction=direction, language=client.languages[0])], ignore_conflicts=True)
     session = CallSession.objects.get(call_sid=call_sid)
     session.client = client
-    # The call record is written from the first step that matters to it (queued,
-    # voicemail, transferred, ended), keeping the first webhook to three statements.
+    if session.state == State.RINGING:
+        # The client's record of the call exists from its first second, in the same
+        # transaction: a caller who hangs up in the menu is counted even if no status
+        # callback ever arrives.
+        _sync_record(session)
     return session
 
 
@@ -385,9 +389,11 @@ def _transition(session: CallSession, to: str, **fields) -> CallSession:
 
 
 def _push_queue(client: Client) -> None:
-    """The client's queue, computed once here and pushed whole: every console serving the
-    client redraws from the message itself, with no database work per console."""
-    live.push(live.client_queue_group(client.schema_name), {"type": "queue", **queue_snapshot(client)})
+    """The client's queue, computed once and pushed whole: every console serving the client
+    redraws from the message itself, with no database work per console. Changes close
+    together share one push (``live.push_soon``), computed when it goes."""
+    live.push_soon(f"queue:{client.schema_name}", lambda: (
+        live.client_queue_group(client.schema_name), {"type": "queue", **queue_snapshot(client)}))
 
 
 def _dispatch_soon() -> None:

@@ -150,3 +150,17 @@ def test_only_agents_get_voice_tokens_and_only_when_configured(world, logged_in,
     settings.TWILIO_API_KEY_SID = ""
     assert logged_in(world.ben, "localhost").get("/agent/voice-token").status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert logged_in(world.alice, "localhost").get("/agent/voice-token").status_code == HTTPStatus.FORBIDDEN
+
+
+def test_the_first_webhook_writes_the_clients_record_of_the_call(world, flows):
+    """Committed with the session: a caller who hangs up in the menu is on the record even
+    if no status callback ever comes."""
+    from django_tenants.utils import schema_context
+
+    from answering.models import CallRecord
+
+    params = _incoming()
+    assert _post("/twilio/voice/incoming", params).status_code == HTTPStatus.OK
+    with schema_context("bobsplumbing"):
+        record = CallRecord.objects.get(call_sid=params["CallSid"])
+    assert record.outcome == "in_progress" and record.caller == params["From"] and record.number_dialed == BOB_NUMBER

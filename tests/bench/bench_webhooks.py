@@ -1,8 +1,8 @@
 """Signed POST /twilio/voice/incoming against the production-style server, 20 and 100 at once.
 
 Run with `make bench` (or `python tests/bench/bench_webhooks.py`). The server is started
-the way the README runs production: `uvicorn switchboard.asgi:application --workers 2`
-with DEBUG=0. Every request is a new call (its own CallSid, correctly signed), so each
+the way the README runs production: `uvicorn switchboard.asgi:application --workers 4`
+with DEBUG=0 (so with its connection pool, see switchboard/asgi.py). Every request is a new call (its own CallSid, correctly signed), so each
 one creates a call session and a call record and answers the client's greeting and menu.
 The baseline, measured in the same run against the same server: POST /ping, a minimal
 view behind the same middleware. Targets: at least half the baseline's throughput, and
