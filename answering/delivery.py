@@ -261,6 +261,10 @@ def delivery_send(*, delivery_id: int, client: Client | None = None) -> Outcome:
         delivery.save(update_fields=["status", "tries", "lease_until"])
         # If this worker dies from here on, the timer brings the row back after the lease.
         _timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, delivery.lease_until)
+        # The gate's answer (and its ledger entry) commits with the claim: one commit, not two.
+        refused = _gate(delivery, client=client)
+    if refused is not None:
+        return _failed(delivery, client, refused)
     # The send itself runs outside any transaction: a slow Twilio must not hold row locks.
     try:
         result = _send(delivery, client=client, interrupted=interrupted)
@@ -291,19 +295,26 @@ class _Result:
     detail: str = ""
 
 
+def _gate(delivery: Delivery, *, client: Client) -> gateway.GatewayError | None:
+    """Ask the compliance gate, immediately before the send, whether this text or call may go."""
+    if delivery.channel not in (Channel.SMS, Channel.CALL):
+        return None
+    from compliance.rules import Channel as GateChannel
+    from compliance.rules import Purpose
+    from compliance.services import contact_decide
+
+    decision = contact_decide(client=client, number=delivery.address, purpose=Purpose.STAFF,
+                              channel=GateChannel.SMS if delivery.channel == Channel.SMS else GateChannel.PRERECORDED,
+                              asked_by=f"delivery {delivery.pk}")
+    if decision.allowed:
+        return None
+    reasons = "; ".join(r.text for r in decision.denials)
+    return gateway.GatewayError(f"The compliance gate refused: {reasons}", code=None, status=451)
+
+
 def _send(delivery: Delivery, *, client: Client, interrupted: bool) -> _Result:
     message = delivery.message
     if delivery.channel in (Channel.SMS, Channel.CALL):
-        from compliance.rules import Channel as GateChannel
-        from compliance.rules import Purpose
-        from compliance.services import contact_decide
-
-        decision = contact_decide(client=client, number=delivery.address, purpose=Purpose.STAFF,
-                                  channel=GateChannel.SMS if delivery.channel == Channel.SMS else GateChannel.PRERECORDED,
-                                  asked_by=f"delivery {delivery.pk}")
-        if not decision.allowed:
-            reasons = "; ".join(r.text for r in decision.denials)
-            raise gateway.GatewayError(f"The compliance gate refused: {reasons}", code=None, status=451)
         sender = _sender_number(client)
         body = sms_body(message, client=client) if delivery.channel == Channel.SMS else ""
         twilio = gateway.get()

@@ -15,7 +15,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import redis
 import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -141,8 +140,10 @@ SIM_HOLD = "sim:hold"  # hash: number -> "before" or "after" (see SimulatedGatew
 class SimulatedGateway:
     """Hands each command to the simulator that plays this call (see simulator.py)."""
 
-    def __init__(self, redis_url: str):
-        self.redis = redis.Redis.from_url(redis_url)
+    def __init__(self):
+        from switchboard.redis_clients import redis_client
+
+        self.redis = redis_client(timeout=10)  # one pool per process, not a connection per command
 
     def _send(self, call_sid: str, command: dict) -> None:
         key = SIM_KEY.format(sid=call_sid)
@@ -203,5 +204,5 @@ class SimulatedGateway:
 def get():
     """The gateway for the configured mode."""
     if settings.TWILIO_MODE == "simulate":
-        return SimulatedGateway(settings.REDIS_URL)
+        return SimulatedGateway()
     return LiveGateway(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_API_BASE_URL)

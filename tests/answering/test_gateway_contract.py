@@ -106,7 +106,7 @@ def test_without_credentials_the_gateway_refuses_clearly():
 def test_the_simulated_gateway_hands_commands_to_the_simulator(settings):
     import json
 
-    gateway = SimulatedGateway(settings.REDIS_URL)
+    gateway = SimulatedGateway()
     gateway.call_redirect("CAsim1", "https://x/connect")
     item = gateway.redis.lpop("sim:call:CAsim1")
     assert json.loads(item) == {"verb": "redirect", "url": "https://x/connect"}
