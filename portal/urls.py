@@ -28,4 +28,5 @@ urlpatterns = [
     path("users/", views.users, name="users"),
     path("users/<int:pk>/remove", views.user_remove, name="user_remove"),
     path("users/<int:pk>/recordings", views.user_recordings, name="user_recordings"),
+    path("users/<int:pk>/invite-again", views.user_invitation_resend, name="user_invitation_resend"),
 ]

@@ -407,6 +407,21 @@ def user_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @portal_page
 @require_POST
+def user_invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    admin_only(request)
+    person = _client_user(request, pk)
+    try:
+        tenant_services.user_invitation_resend(user=person, client=request.host_client, invited_by=request.user,
+                                               base_url=f"{request.scheme}://{request.get_host()}")
+    except ValidationError as exc:
+        flash.error(request, exc.messages[0])
+    else:
+        flash.success(request, f"Invitation sent to {person.email} again, with a new link.")
+    return redirect("portal:users")
+
+
+@portal_page
+@require_POST
 def user_recordings(request: HttpRequest, pk: int) -> HttpResponse:
     admin_only(request)
     person = _client_user(request, pk)

@@ -263,6 +263,22 @@ def user_invite(*, client: Client, email: str, invited_by: User, base_url: str, 
     return user
 
 
+def user_invitation_resend(*, user: User, client: Client, invited_by: User, base_url: str) -> None:
+    """Send an invitation again (lost, expired, or in the spam folder), with a fresh link.
+
+    Only to someone of this client who was invited and never chose a password: Django's
+    password-reset form skips such accounts, so this is the only way back in for them.
+    """
+    if not invited_by.may_edit_client_data(client) or invited_by.client_id != client.pk:
+        raise ValidationError("Only this client's admins invite people.")
+    if user.client_id != client.pk or not user.is_active:
+        raise ValidationError("That person is not an active user of this portal.")
+    if user.has_usable_password():
+        raise ValidationError(f"{user.email} has already chosen a password: they can reset it from the login page.")
+    transaction.on_commit(lambda: _invitation_send(user=user, client=client, invited_by=invited_by,
+                                                   base_url=base_url))
+
+
 def _invitation_send(*, user: User, client: Client, invited_by: User, base_url: str) -> None:
     from django.contrib.auth.tokens import default_token_generator
     from django.core.mail import send_mail

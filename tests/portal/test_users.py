@@ -84,3 +84,31 @@ def test_an_admin_lets_a_user_hear_recordings(world, logged_in):
     assert User.objects.get(pk=world.bea.pk).may_hear_recordings(world.bobs)
     bob.post(f"/users/{world.bea.pk}/recordings", {"allowed": "0"})
     assert not User.objects.get(pk=world.bea.pk).may_hear_recordings(world.bobs)
+
+
+def test_an_admin_sends_a_lost_invitation_again_until_a_password_is_chosen(world, logged_in,
+                                                                           django_capture_on_commit_callbacks):
+    bob = logged_in(world.bob, BOB_HOST)
+    with django_capture_on_commit_callbacks(execute=True):
+        _invite(bob)
+    invited = User.objects.get(email="newtech@bobs.test")
+    assert "Send the invitation again" in bob.get("/users/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = bob.post(f"/users/{invited.pk}/invite-again")
+    assert response.status_code == HTTPStatus.FOUND
+    first, again = mail.outbox
+    assert again.to == ["newtech@bobs.test"] and "/accounts/reset/" in again.body
+
+    invited.set_password("a long new password 4 Bob")
+    invited.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        bob.post(f"/users/{invited.pk}/invite-again", follow=True)
+    assert len(mail.outbox) == 2  # they have a password now: nothing sent
+    assert "Send the invitation again" not in bob.get("/users/").content.decode()
+    # Only admins of this client: Bea (a client user) and Charlie (another client) get nothing sent.
+    invited.set_unusable_password()
+    invited.save()
+    assert logged_in(world.bea, BOB_HOST).post(f"/users/{invited.pk}/invite-again").status_code == HTTPStatus.FORBIDDEN
+    assert logged_in(world.charlie, CHARLIE_HOST).post(f"/users/{invited.pk}/invite-again").status_code \
+        == HTTPStatus.NOT_FOUND
+    assert len(mail.outbox) == 2
