@@ -262,5 +262,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Beat's sweeps run every few seconds: one line per task received, done and sent
+        # would bury what the tasks themselves say (the simulated texts and call-outs, errors).
+        # CELERY_TASK_LOG_LEVEL=INFO brings those lines back.
+        **{name: {"level": os.getenv("CELERY_TASK_LOG_LEVEL", "WARNING")}
+           for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat")},
+    },
 }
