@@ -135,7 +135,7 @@ async def _run(port: int, public: str, cookies: list[str]):
                 break
         baseline.append(at - started)
 
-    offers, fanout = [], []
+    offers, fanout, answered = [], [], []
     async with aiohttp.ClientSession() as http:
         async def post(path: str, params: dict):
             headers = {"Host": f"localhost:{port}", "X-Twilio-Signature": validator.compute_signature(public + path, params),
@@ -153,6 +153,7 @@ async def _run(port: int, public: str, cookies: list[str]):
             await post("/twilio/voice/incoming", base)
             started = time.perf_counter()
             await post(f"/twilio/voice/menu/{sid}?flow=open", {**base, "Digits": "1"})
+            answered.append(time.perf_counter() - started)
             while True:
                 index, message, at = await asyncio.wait_for(inbox.get(), timeout=30)
                 if message.get("type") == "offer" and message.get("call_sid") == sid:
@@ -184,6 +185,8 @@ async def _run(port: int, public: str, cookies: list[str]):
         task.cancel()
     for ws in sockets:
         await ws.close()
+    print(f"  (the queueing webhook itself answered in p50 {statistics.median(answered) * 1000:.0f} ms, "
+          f"p99 {_p(answered, 0.99):.0f} ms)", file=sys.stderr)
     return offers, fanout, baseline
 
 
