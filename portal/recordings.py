@@ -47,6 +47,13 @@ def recording_audio(*, sid: str, url: str = "", duration: int | None = None) -> 
 
 def recording_media_url(*, sid: str, url: str = "") -> str:
     """Twilio's media URL of a recording (``.mp3``), on TWILIO_API_BASE_URL when set (tests, mocks)."""
+    from urllib.parse import urlsplit
+
+    # Our Twilio credentials go with this request: only ever to Twilio's API host. A stored
+    # URL pointing anywhere else is ignored in favour of the one the SID names.
+    if url and urlsplit(url).hostname != "api.twilio.com":
+        logger.warning("recording %s: ignoring a media URL off Twilio's API host (%s)", sid, urlsplit(url).hostname)
+        url = ""
     base = url or (f"https://api.twilio.com/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Recordings/{sid}"
                    if sid else "")
     if not base:

@@ -131,3 +131,14 @@ def test_live_mode_streams_twilios_mp3_with_the_credentials(world, logged_in, re
     missing = client.get(f"/messages/{voicemail.pk}/recording")
     assert missing.status_code == HTTPStatus.BAD_GATEWAY
     assert fake_twilio.seen[1][0] == "/2010-04-01/Accounts/ACtest/Recordings/RE456.mp3"
+
+
+def test_our_twilio_credentials_never_go_to_a_stored_url_off_twilios_host(world, logged_in, recorded, fake_twilio):
+    call, _ = recorded
+    with schema_context("bobsplumbing"):
+        CallRecord.objects.filter(pk=call.pk).update(recording_url="https://evil.example/steal/Recordings/RE123")
+    response = logged_in(world.bob, BOB_HOST).get(f"/calls/{call.pk}/recording")
+    # Fetched by its SID from Twilio's API (here the local stand-in), never from the stored host.
+    assert response.status_code == HTTPStatus.OK and _audio(response) == MP3
+    assert all(not path.startswith("/steal") for path, _ in fake_twilio.seen)
+
