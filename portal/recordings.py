@@ -36,13 +36,15 @@ class Audio:
     chunks: Iterator[bytes]
     simulated: bool = False
     length: int | None = None
+    content_range: str = ""  # set when this is the part a Range request asked for (HTTP 206)
 
 
-def recording_audio(*, sid: str, url: str = "", duration: int | None = None) -> Audio:
-    """The recording's audio, as a stream of chunks."""
+def recording_audio(*, sid: str, url: str = "", duration: int | None = None, byte_range: str = "") -> Audio:
+    """The recording's audio, as a stream of chunks; ``byte_range`` (an HTTP Range header) asks
+    Twilio for part of it, so a player can seek in a long recording."""
     if settings.TWILIO_MODE == "simulate":
         return _silence(duration)
-    return _twilio_mp3(sid=sid, url=url)
+    return _twilio_mp3(sid=sid, url=url, byte_range=byte_range)
 
 
 def recording_media_url(*, sid: str, url: str = "") -> str:
@@ -65,15 +67,16 @@ def recording_media_url(*, sid: str, url: str = "") -> str:
     return base + ".mp3"
 
 
-def _twilio_mp3(*, sid: str, url: str) -> Audio:
+def _twilio_mp3(*, sid: str, url: str, byte_range: str = "") -> Audio:
     media = recording_media_url(sid=sid, url=url)
+    headers = {"Range": byte_range} if byte_range.startswith("bytes=") else {}
     try:
         response = requests.get(media, auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN),
-                                stream=True, timeout=10)
+                                headers=headers, stream=True, timeout=10)
     except requests.RequestException as exc:
         logger.warning("recording %s unreachable: %s", sid, exc)
         raise RecordingUnavailable("Twilio could not be reached for this recording.") from exc
-    if response.status_code != 200:
+    if response.status_code not in (200, 206):
         response.close()
         logger.warning("recording %s: Twilio answered %s", sid, response.status_code)
         raise RecordingUnavailable(f"Twilio answered {response.status_code} for this recording.")
@@ -86,7 +89,8 @@ def _twilio_mp3(*, sid: str, url: str) -> Audio:
 
     length = response.headers.get("Content-Length")
     return Audio(content_type=response.headers.get("Content-Type", "audio/mpeg"), chunks=chunks(),
-                 length=int(length) if length and length.isdigit() else None)
+                 length=int(length) if length and length.isdigit() else None,
+                 content_range=response.headers.get("Content-Range", "") if response.status_code == 206 else "")
 
 
 def _silence(duration: int | None) -> Audio:

@@ -161,12 +161,18 @@ def _recording_response(request: HttpRequest, *, sid: str, url: str, duration: i
     if not (sid or url):
         raise Http404("No recording.")
     try:
-        audio = recordings.recording_audio(sid=sid, url=url, duration=duration)
+        audio = recordings.recording_audio(sid=sid, url=url, duration=duration,
+                                           byte_range=request.headers.get("Range", ""))
     except recordings.RecordingUnavailable as exc:
         return HttpResponse(str(exc), status=502, content_type="text/plain; charset=utf-8")
-    response = StreamingHttpResponse(audio.chunks, content_type=audio.content_type)
+    response = StreamingHttpResponse(audio.chunks, content_type=audio.content_type,
+                                     status=206 if audio.content_range else 200)
     if audio.length is not None:
         response["Content-Length"] = str(audio.length)
+    if audio.content_range:
+        response["Content-Range"] = audio.content_range
+    if not audio.simulated:
+        response["Accept-Ranges"] = "bytes"  # players may seek: ranges are passed on to Twilio
     if audio.simulated:
         response["X-Switchboard-Simulated"] = "no audio in simulation: silence"
     # Personal data: never kept by a shared cache or the browser's disk cache.
