@@ -116,8 +116,9 @@ def message_deliver(*, message: Message, client: Client | None = None, at: datet
 
 def _short_code() -> str:
     """Four digits no other message awaiting an acknowledgement uses."""
-    taken = set(Message.objects.filter(escalation=Message.Escalation.ACTIVE).exclude(short_code="")
-                .values_list("short_code", flat=True))
+    taken = set(Message.objects.filter(acknowledged_at__isnull=True, escalation__in=[
+        Message.Escalation.ACTIVE, Message.Escalation.EXHAUSTED]).exclude(short_code="")
+        .values_list("short_code", flat=True))
     while True:
         code = f"{random.randint(1000, 9999)}"
         if code not in taken:
@@ -130,7 +131,9 @@ def _advance(message: Message, *, client: Client, at: datetime) -> None:
     steps = list(policy.steps.select_related("person", "team"))
     rounds = policy.repeat if policy.needs_acknowledgement else 1
     while True:
-        if message.next_round > rounds:
+        if message.next_position > len(steps):  # the policy lost steps since: on to the next pass
+            message.next_round, message.next_position = message.next_round + 1, 1
+        if message.next_round > rounds or not steps:
             _chain_end(message, client=client)
             return
         step = steps[message.next_position - 1]

@@ -243,6 +243,21 @@ def test_the_sweep_runs_a_due_escalation_step(bobs, sim, on_commit):
     assert timer.due_at == message.next_step_at > timezone.now()
 
 
+def test_a_policy_edited_mid_escalation_goes_on_with_the_steps_it_has_now(bobs, sim, on_commit):
+    message = take(on_commit)
+    with schema_context("bobsplumbing"):
+        EscalationStep.objects.filter(policy=bobs.emergency, position=3).delete()
+    wait_is_over(message, on_commit)  # step 3 is gone: the second pass starts
+    assert [d[:3] for d in deliveries(message)][2:] == [(2, 1, "sms"), (2, 2, "call")]
+    with schema_context("bobsplumbing"):
+        EscalationStep.objects.filter(policy=bobs.emergency).delete()
+    wait_is_over(message, on_commit)  # no steps at all: the chain ends, supervisors alerted
+    with schema_context("bobsplumbing"):
+        message.refresh_from_db()
+    assert message.escalation == "exhausted"
+    assert SupervisorAlert.objects.filter(client=bobs.client, message_id=message.pk).exists()
+
+
 def test_a_timer_that_is_not_due_does_nothing(bobs, sim, on_commit):
     message = take(on_commit)
     with schema_context("bobsplumbing"):
