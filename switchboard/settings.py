@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -156,15 +157,29 @@ CACHES = {
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     }
 }
-CHANNEL_LAYERS = {
-    "default": {
+# Pushes to browsers go through Redis pub/sub: a push to a group is one PUBLISH that each
+# web process receives once and hands to its own consoles, in memory. (The list-based
+# RedisChannelLayer writes one entry per console and reads them back one round trip each:
+# with 200 consoles a queue change queued ahead of the next offer and doubled its p99 —
+# see the README's figures.) Pushes are live updates only — a console that reconnects gets
+# a full snapshot — so pub/sub's at-most-once delivery is what they need.
+# The prefix names the Redis database: pub/sub channels are shared by all of a server's
+# databases, and two deployments (or a test run beside `make run`) must not hear each other.
+CHANNELS_LAYER = os.getenv("CHANNELS_LAYER", "pubsub")
+_CHANNELS_PREFIX = os.getenv("CHANNELS_PREFIX", "switchboard")
+if CHANNELS_LAYER == "pubsub":
+    CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL}],
+                   "prefix": f"{_CHANNELS_PREFIX}:{urlsplit(REDIS_URL).path.strip('/') or '0'}:"},
+    }}
+else:
+    CHANNEL_LAYERS = {"default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, exactly as long as the
         # layer's blocking BZPOPMIN waits: a quiet console would crash after 5 s.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                   "prefix": os.getenv("CHANNELS_PREFIX", "switchboard")},
-    }
-}
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": _CHANNELS_PREFIX},
+    }}
 
 # --- Celery ------------------------------------------------------------------------
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", REDIS_URL)

@@ -206,7 +206,7 @@ def acd_dispatch() -> list[CallSession]:
     offered: list[CallSession] = []
     timeout = settings.ACD_OFFER_TIMEOUT_SECONDS
     with transaction.atomic():
-        waiting = (CallSession.objects.select_for_update(skip_locked=True)
+        waiting = (CallSession.objects.select_for_update(skip_locked=True, of=("self",)).select_related("client")
                    .filter(state=State.QUEUED).order_by("-priority", "queued_at", "pk")[:100])
         for session in waiting:
             presence = (eligible_agents(session).select_for_update(skip_locked=True, of=("self",)).first())
@@ -217,7 +217,7 @@ def acd_dispatch() -> list[CallSession]:
             # agent's screen hears first.
             transaction.on_commit(lambda s=session: live.push(live.agent_group(s.offered_to_id), offer_payload(s)))
             session = _transition(session, State.OFFERED, offered_to_id=presence.agent_id, offered_at=now,
-                                  offer_expires_at=now + timedelta(seconds=timeout))
+                                  offer_expires_at=now + timedelta(seconds=timeout), record_after_commit=True)
             AgentPresence.objects.filter(pk=presence.pk).update(status=Status.OFFERED, since=now)
             offered.append(session)
         for session in offered:
@@ -369,15 +369,22 @@ def acd_sweep() -> dict[str, int]:
 
 # --- Internals -------------------------------------------------------------------------
 
-def _transition(session: CallSession, to: str, **fields) -> CallSession:
-    """Move a call to ``to`` if the state machine allows it, and mirror it in the call record."""
+def _transition(session: CallSession, to: str, *, record_after_commit: bool = False, **fields) -> CallSession:
+    """Move a call to ``to`` if the state machine allows it, and mirror it in the call record
+    (in the same transaction; or, with ``record_after_commit``, right after it — for the offer,
+    whose push should not wait on a write to another schema. Every later transition rewrites
+    the whole record from the session, so a record written late is never left wrong)."""
     if to != session.state and to not in ALLOWED[session.state]:
         raise TransitionRefused(f"{session.call_sid}: {session.state} → {to} is not allowed")
     fields["state"] = to
     for name, value in fields.items():
         setattr(session, name, value)
     CallSession.objects.filter(pk=session.pk).update(**fields)
-    if to != State.IN_MENU:  # the record already shows the call arriving; the menu adds nothing to it
+    if to == State.IN_MENU:
+        pass  # the record already shows the call arriving; the menu adds nothing to it
+    elif record_after_commit:
+        transaction.on_commit(lambda: _sync_record(session))
+    else:
         _sync_record(session)
     if to in ENDED_STATES or to in (State.QUEUED, State.OFFERED, State.CONNECTED, State.WRAP_UP):
         transaction.on_commit(lambda: _push_queue(session.client))
