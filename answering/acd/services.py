@@ -465,10 +465,27 @@ def _sync_record(session: CallSession) -> None:
         "talk_seconds": round((ended - session.answered_at).total_seconds()) if ended and session.answered_at else None,
         "wrap_up_seconds": round((min(wrap_end, timezone.now()) - ended).total_seconds()) if wrap_end and ended else None,
     }
-    with schema_context(session.client.schema_name):
-        # One upsert (INSERT ... ON CONFLICT DO UPDATE): no read, no savepoint.
-        CallRecord.objects.bulk_create([CallRecord(call_sid=session.call_sid, **defaults)], update_conflicts=True,
-                                       unique_fields=["call_sid"], update_fields=list(defaults))
+    _record_upsert(session.client.schema_name, CallRecord(call_sid=session.call_sid, **defaults), list(defaults))
+
+
+def _record_upsert(schema: str, record, update_fields: list[str]) -> None:
+    """INSERT ... ON CONFLICT (call_sid) DO UPDATE into the client's table, named with its
+    schema: one round trip. (Through the ORM this needs the connection's search_path moved
+    to the client's schema and back — two more round trips on every move of every call.)"""
+    from django.db import connection
+
+    from answering.models import CallRecord
+
+    quote = connection.ops.quote_name
+    fields = [f for f in CallRecord._meta.concrete_fields if not f.primary_key]
+    updates = [CallRecord._meta.get_field(name).column for name in update_fields]
+    sql = (f"INSERT INTO {quote(schema)}.{quote(CallRecord._meta.db_table)} "
+           f"({', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
+           f"ON CONFLICT (call_sid) DO UPDATE SET "
+           + ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in updates))
+    values = [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
 
 
 def queue_snapshot(client: Client) -> dict:
