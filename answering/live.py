@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import Callable
@@ -70,7 +71,11 @@ def push_soon(key: str, build: Callable[[], tuple[str, dict]]) -> None:
 def _push_due(mark: str, build: Callable[[], tuple[str, dict]]) -> None:
     try:
         redis_client(timeout=0.2).delete(mark)
-        push(*build())
+        group, payload = build()
+        # This timer thread has no event loop: run one of its own rather than async_to_sync,
+        # whose executor is already gone when a short-lived process (a management command)
+        # is exiting — the push would be lost, and with the due mark set, nobody else's either.
+        asyncio.run(get_channel_layer().group_send(group, {"type": "push", "payload": payload}))
     except Exception:
         logger.exception("coalesced push %s failed", mark)
     finally:

@@ -86,3 +86,24 @@ def test_a_change_after_the_push_went_gets_a_push_of_its_own(console):
     inbox.get(timeout=5)
     later = queue_a_call()
     assert later.pk in {c["call"] for c in inbox.get(timeout=5)["calls"]}
+
+
+def test_a_process_that_exits_right_after_a_change_still_pushes_it(console, tmp_path):
+    """A management command (`agent … accept`) returns at once; its coalesced push was lost
+    when the interpreter's executor was gone by the time the timer fired."""
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, _env
+
+    inbox, _ = console
+    script = ("import django; django.setup()\n"
+              "from answering import live\n"
+              "live.push_soon('queue:bobsplumbing', lambda: (live.client_queue_group('bobsplumbing'), "
+              "{'type': 'queue', 'client': 'bobsplumbing', 'calls': [], 'from': 'a command'}))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=_env(DJANGO_SETTINGS_MODULE="switchboard.settings", LIVE_COALESCE_MS="150",
+                                   SWITCHBOARD_TESTING="0"))
+    assert done.returncode == 0, done.stderr
+    assert "failed" not in done.stderr and "never awaited" not in done.stderr, done.stderr
+    assert inbox.get(timeout=5)["from"] == "a command"
