@@ -95,9 +95,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "tenants.middleware.HostMembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Sync-only (it reads request.user, a database lookup), so last: under ASGI the chain
+    # then switches from the event loop to a thread once, not once per side of it.
+    "tenants.middleware.HostMembershipMiddleware",
 ]
 
 ROOT_URLCONF = "switchboard.urls_client"
