@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,13 +46,13 @@ from answering.models import (
     DeliveryEvent,
     DeliveryRule,
     DeliverySettings,
-    EscalationPolicy,
     EscalationStep,
     Message,
     Person,
     RotationMember,
 )
 from tenants.models import Client
+from tenants.selectors import client_current
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +66,6 @@ FINAL = {Delivery.Status.SENT, Delivery.Status.DELIVERED, Delivery.Status.FAILED
          Delivery.Status.CANCELLED}
 # Status order: a late or repeated callback never moves an attempt backwards.
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "acknowledged": 4, "cancelled": 4}
-
-
-def current_client() -> Client:
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Client) and tenant.schema_name == connection.schema_name:
-        return tenant
-    return Client.objects.get(schema_name=connection.schema_name)
 
 
 # --- Planning ---------------------------------------------------------------------------
@@ -94,7 +87,7 @@ def message_deliver(*, message: Message, client: Client | None = None, at: datet
     from answering import flow_cache
     from answering.selectors import call_flow_get
 
-    client = client or current_client()
+    client = client or client_current()
     at = at or timezone.now()
     open_now = flow_cache.flow_get(client.schema_name, lambda: call_flow_get(client)).is_open(at)
     rule = rule_for(urgency=message.urgency, category=message.category, open_now=open_now)
@@ -214,7 +207,7 @@ def _address(person: Person, channel: str) -> str:
 def escalation_advance(*, message_id: int, client: Client | None = None, at: datetime | None = None) -> bool:
     """The message's escalation timer is due: run the next step. False if there is nothing to do
     (acknowledged meanwhile, or not due yet — a second worker got there first)."""
-    client = client or current_client()
+    client = client or client_current()
     now = at or timezone.now()
     with transaction.atomic():
         message = Message.objects.select_for_update(of=("self",)).select_related("policy").filter(pk=message_id).first()
@@ -240,7 +233,7 @@ class Outcome:
 
 def delivery_send(*, delivery_id: int, client: Client | None = None) -> Outcome:
     """Send one attempt, exactly once. Safe to run any number of times, at once or after a crash."""
-    client = client or current_client()
+    client = client or client_current()
     now = timezone.now()
     with transaction.atomic():
         delivery = (Delivery.objects.select_for_update(skip_locked=True, of=("self",)).select_related("message", "person")
@@ -256,7 +249,10 @@ def delivery_send(*, delivery_id: int, client: Client | None = None) -> Outcome:
         if delivery.status == Delivery.Status.QUEUED and delivery.due_at > now:
             return Outcome("busy", "not due yet")
         if delivery.message.acknowledged_at is not None:
-            _finish(delivery, client, Delivery.Status.CANCELLED, "The message was acknowledged first.")
+            # An interrupted send of a message acknowledged meanwhile: nothing more to send.
+            Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.CANCELLED, lease_until=None)
+            _event(delivery.message, "cancelled", "The message was acknowledged before this was sent.", delivery)
+            _timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
             return Outcome("cancelled")
         delivery.status = Delivery.Status.SENDING
         delivery.tries += 1
@@ -479,7 +475,7 @@ _SAID = {"in-progress": "Picked up the call-out.", "answered": "Picked up the ca
 def delivery_status_record(*, delivery: Delivery, provider_status: str, error_code: str = "", sid: str = "",
                            client: Client | None = None) -> bool:
     """A Twilio status callback for an attempt; never moves it backwards. True if it changed."""
-    client = client or current_client()
+    client = client or client_current()
     status = _TWILIO_STATUS.get(provider_status)
     if provider_status == "completed":  # a call: answered (in-progress came first) or not
         status = "delivered" if delivery.delivered_at else "failed"
@@ -516,7 +512,7 @@ def delivery_status_record(*, delivery: Delivery, provider_status: str, error_co
 def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delivery | None = None,
                         client: Client | None = None) -> bool:
     """Someone has it: stop the escalation. Exactly once — True only for the first acknowledgement."""
-    client = client or current_client()
+    client = client or client_current()
     now = timezone.now()
     with transaction.atomic():
         changed = Message.objects.filter(pk=message.pk, acknowledged_at__isnull=True).update(
@@ -576,7 +572,7 @@ _CODE_ONLY = re.compile(r"^\s*#?(\d{4})\s*$")
 def sms_acknowledge(*, from_number: str, body: str, client: Client | None = None) -> str | None:
     """An SMS that may acknowledge a message ("OK", "OK 4821", "4821"). Returns the reply to send,
     or None when the text is not an acknowledgement (or not from someone we texted)."""
-    client = client or current_client()
+    client = client or client_current()
     match = _ACK_WORDS.match(body) or _CODE_ONLY.match(body)
     if match is None:
         return None
@@ -615,7 +611,7 @@ def callout_text(delivery: Delivery, *, client: Client) -> str:
 
 def callout_pressed(*, delivery: Delivery, digits: str, client: Client | None = None) -> bool:
     """The person on the call-out pressed ``digits``: 1 acknowledges."""
-    client = client or current_client()
+    client = client or client_current()
     if digits.strip() != "1":
         return False
     message_acknowledge(message=delivery.message, by=str(delivery.person or delivery.address), via="call",

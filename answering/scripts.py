@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from answering.models import Script, ScriptBranch, ScriptField, ScriptStep, ScriptVersion
@@ -416,21 +416,15 @@ def _write_rows(script: Script, d: dict) -> None:
 
 def current_client_languages() -> list[str]:
     """The languages of the client whose schema is active."""
-    from tenants.models import Client
+    from tenants.selectors import client_current
 
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Client):
-        return list(tenant.languages)
-    return list(Client.objects.get(schema_name=connection.schema_name).languages)
+    return list(client_current().languages)
 
 
 def current_client_time_zone() -> str:
-    from tenants.models import Client
+    from tenants.selectors import client_current
 
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Client):
-        return tenant.time_zone
-    return Client.objects.get(schema_name=connection.schema_name).time_zone
+    return client_current().time_zone
 
 
 def script_menu_conflicts(*, key: str, used_for: Sequence[str], is_default: bool) -> list[Problem]:

@@ -27,6 +27,17 @@ def client_get_by_slug(slug: str) -> Client | None:
     return Client.objects.exclude(schema_name=PUBLIC_SCHEMA).filter(schema_name=slug).first()
 
 
+def client_current() -> Client:
+    """The client whose schema the connection is in (inside `schema_context`, a task, a
+    client host's request). Uses the tenant django-tenants already holds when it matches."""
+    from django.db import connection
+
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Client) and tenant.schema_name == connection.schema_name:
+        return tenant
+    return Client.objects.get(schema_name=connection.schema_name)
+
+
 def client_for_schema(schema: str) -> Client | None:
     """The client whose schema is ``schema`` (never the public schema), or None."""
     if not schema or schema == PUBLIC_SCHEMA:

@@ -545,6 +545,21 @@ def test_a_send_interrupted_after_twilio_took_it_is_not_sent_again(bobs, sim, on
     assert attempt.provider_sid == sent.sid and len(sim.sent("sms", DANA_MOBILE)) == 1
 
 
+def test_an_interrupted_send_of_a_message_acknowledged_meanwhile_is_cancelled_not_sent(bobs, sim, on_commit):
+    with schema_context("bobsplumbing"):
+        message = Message.objects.create(caller="+12125559876", urgency="normal")
+        delivery.message_deliver(message=message, client=bobs.client, at=TUESDAY_NIGHT)
+        attempt = Delivery.objects.get(message=message)
+        # Its worker died mid-send (lease run out); someone acknowledged in the portal since.
+        Delivery.objects.filter(pk=attempt.pk).update(status="sending", lease_until=timezone.now() - timedelta(seconds=1))
+        delivery.message_acknowledge(message=message, by="Bob", via="portal", client=bobs.client)
+        assert delivery.delivery_send(delivery_id=attempt.pk, client=bobs.client).status == "cancelled"
+        attempt.refresh_from_db()
+        assert attempt.status == "cancelled"
+        assert not OutboxTimer.objects.filter(client=bobs.client, kind="delivery", object_id=attempt.pk).exists()
+    assert sim.sent("sms") == []
+
+
 def test_a_send_held_by_a_live_lease_is_left_to_its_worker(bobs, sim, on_commit):
     with schema_context("bobsplumbing"):
         message = Message.objects.create(caller="+12125559876", urgency="normal")
