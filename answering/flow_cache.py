@@ -45,7 +45,10 @@ def _flow_key(schema: str) -> str:
 def flow_get(schema: str, load):
     """The flow of ``schema``: from this process's cache when current, else ``load()``."""
     # A flow also holds its client's name and languages: a change to clients renews it too.
-    version = _version(_flow_key(schema), NUMBERS_KEY)
+    return _flow_current(schema, _version(_flow_key(schema), NUMBERS_KEY), load)
+
+
+def _flow_current(schema: str, version: tuple[int, ...] | None, load):
     if version is not None:
         hit = _flows.get(schema)
         if hit and hit[0] == version:
@@ -68,6 +71,21 @@ def client_for_number(number: str, load):
         with _lock:
             _numbers[number] = (version, client)
     return client
+
+
+def client_and_flow(number: str, load_client, load_flow):
+    """The client behind ``number`` and its flow (``load_flow(client)``): one Redis round
+    trip when this process has both (every call's first webhook asks for both)."""
+    hit = _numbers.get(number)
+    if hit is not None:
+        client = hit[1]
+        version = _version(NUMBERS_KEY, _flow_key(client.schema_name))
+        if version is not None and hit[0] == version[:1]:
+            return client, _flow_current(client.schema_name, (version[1], version[0]), lambda: load_flow(client))
+    client = client_for_number(number, load_client)
+    if client is None:
+        return None, None
+    return client, flow_get(client.schema_name, lambda: load_flow(client))
 
 
 def flow_changed(schema: str) -> None:

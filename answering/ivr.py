@@ -20,26 +20,32 @@ from answering.acd.models import AgentPresence, CallSession
 from answering.models import CallRecord, MenuOption, VoicemailMessage
 from answering.selectors import CallFlow, call_flow_get, spoken
 from answering.services import voicemail_message_take
+from tenants import selectors as tenant_selectors
 
 logger = logging.getLogger(__name__)
 State = CallSession.State
 MAX_INVALID_ENTRIES = 2
 
 
+def _flow_load(client) -> CallFlow:
+    with schema_context(client.schema_name):
+        return call_flow_get(client)
+
+
 def flow_for(session: CallSession) -> CallFlow:
-    client = session.client
-
-    def load() -> CallFlow:
-        with schema_context(client.schema_name):
-            return call_flow_get(client)
-
-    return flow_cache.flow_get(client.schema_name, load)
+    return flow_cache.flow_get(session.client.schema_name, lambda: _flow_load(session.client))
 
 
-def call_start(session: CallSession) -> VoiceResponse:
+def client_and_flow(number: str):
+    """Who answers calls to ``number`` (None: nobody), and how."""
+    return flow_cache.client_and_flow(number, lambda: tenant_selectors.client_for_number(number), _flow_load)
+
+
+def call_start(session: CallSession, flow: CallFlow | None = None) -> VoiceResponse:
     """The first thing the caller hears: the client's greeting, then the language choice
-    (when the client offers several) or the menu."""
-    flow = flow_for(session)
+    (when the client offers several) or the menu. ``session`` may not be written yet
+    (see ``acd.call_new``)."""
+    flow = flow or flow_for(session)
     if not session.client.is_active:
         return _suspended(session, flow)
     if len(flow.languages) > 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from http import HTTPStatus
 
@@ -17,7 +18,7 @@ from answering import delivery as delivery_services
 from answering import delivery_selectors, flow_cache, ivr, twiml
 from answering.acd import services as acd
 from answering.acd.models import CallSession
-from switchboard.twilio_webhooks import twilio_webhook
+from switchboard.twilio_webhooks import request_key, twilio_webhook
 from tenants import selectors as tenant_selectors
 from tenants.phone import to_e164
 
@@ -31,6 +32,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # the numbers dialed are ours, a few hundred: parse each once
 def _e164(raw_number: str) -> str | None:
     try:
         return to_e164(raw_number)
@@ -48,17 +50,19 @@ def _session(call_sid: str) -> CallSession:
     return get_object_or_404(CallSession.objects.select_related("client"), call_sid=call_sid)
 
 
-@twilio_webhook
+@twilio_webhook(idempotent=False)  # call_arrive stores the answer, in the same statement as the call
 def voice_incoming(request: HttpRequest) -> HttpResponse:
     p = request.POST
-    number = _e164(p.get("To", ""))  # parsed once: phonenumbers is slow next to the rest of this view
-    client = _client_for(number)
+    number = _e164(p.get("To", ""))
+    client, flow = ivr.client_and_flow(number) if number else (None, None)
     if client is None:
         logger.warning("call %s to unknown number %s from %s", p.get("CallSid"), p.get("To"), p.get("From"))
         return twiml.response(twiml.not_in_service())
-    session = acd.call_arrive(call_sid=p["CallSid"], client=client, from_number=p.get("From", ""),
-                              to_number=number, account_sid=p.get("AccountSid", ""))
-    return twiml.response(ivr.call_start(session))
+    session = acd.call_new(call_sid=p["CallSid"], client=client, from_number=p.get("From", ""),
+                           to_number=number, account_sid=p.get("AccountSid", ""))
+    reply = str(ivr.call_start(session, flow))
+    return HttpResponse(acd.call_arrive(session=session, reply=reply, request_key=request_key(request), path=request.path),
+                        content_type="text/xml")
 
 
 @twilio_webhook

@@ -53,7 +53,8 @@ def signature_valid(request: HttpRequest, *, use_database: bool = True) -> bool:
                for token in _tokens(params.get("AccountSid", ""), use_database=use_database))
 
 
-def _request_key(request: HttpRequest) -> str:
+def request_key(request: HttpRequest) -> str:
+    """What makes two requests the same request: path, query and every parameter."""
     digest = hashlib.sha256(request.path.encode())
     digest.update(request.META.get("QUERY_STRING", "").encode())
     for key in sorted(request.POST):
@@ -93,7 +94,7 @@ def _once(request: HttpRequest, view_func, args, kwargs) -> HttpResponse:
     waits on the claim's row, then reads the stored answer."""
     from answering.acd.models import TwilioRequest
 
-    key = _request_key(request)
+    key = request_key(request)
     table = TwilioRequest._meta.db_table
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -9,11 +9,12 @@ assignment happen exactly once, however many agents click at the same instant.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -47,23 +48,78 @@ class TransitionRefused(Exception):
 
 # --- Arrival and the caller's path ----------------------------------------------------
 
-def call_arrive(*, call_sid: str, client: Client, from_number: str, to_number: str, account_sid: str = "",
-                direction: str = CallSession.Direction.INBOUND) -> CallSession:
-    """Record a new call. Idempotent: a retried webhook finds the session it made.
+def call_new(*, call_sid: str, client: Client, from_number: str, to_number: str, account_sid: str = "",
+             direction: str = CallSession.Direction.INBOUND) -> CallSession:
+    """A call Twilio has just announced, held in memory: its first answer (``ivr.call_start``)
+    moves it through this module's services like any call, and ``call_arrive`` then writes
+    it in the state that answer left it — the whole first webhook in one statement."""
+    return CallSession(call_sid=call_sid, client=client, from_number=from_number, to_number=to_number,
+                       account_sid=account_sid, direction=direction, language=client.languages[0])
 
-    One INSERT ... ON CONFLICT DO NOTHING, a read and the record's upsert: no savepoints on
-    the hot path."""
-    CallSession.objects.bulk_create([CallSession(
-        call_sid=call_sid, client=client, from_number=from_number, to_number=to_number, account_sid=account_sid,
-        direction=direction, language=client.languages[0])], ignore_conflicts=True)
-    session = CallSession.objects.get(call_sid=call_sid)
-    session.client = client
-    if session.state == State.RINGING:
-        # The client's record of the call exists from its first second, in the same
-        # transaction: a caller who hangs up in the menu is counted even if no status
-        # callback ever arrives.
-        _sync_record(session)
-    return session
+
+def call_arrive(*, session: CallSession, reply: str, request_key: str, path: str) -> str:
+    """Write a new call, its client's call record and the answer Twilio gets, in one statement
+    (one round trip; outside a transaction it commits by itself). Returns the answer to send:
+    a retried webhook gets the answer it got the first time and writes nothing twice.
+
+    The answer is claimed first (``ON CONFLICT DO NOTHING``), and the call and its record are
+    only inserted when the claim is new: a copy of the request arriving meanwhile waits on the
+    claim's row, then finds it taken and reads the stored answer."""
+    from answering.acd.models import TwilioRequest
+    from answering.models import CallRecord
+
+    session_columns, session_values = _insert_values(CallSession, vars(session))
+    record_columns, record_values = _insert_values(CallRecord, _record_fields(session))
+    sql = _arrival_sql(session.client.schema_name, session_columns, record_columns)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [request_key, path[:200], reply, *session_values, *record_values])
+        claimed, session_id = cursor.fetchone()
+        if not claimed:
+            logger.info("retried Twilio request %s answered from the record", path)
+            return TwilioRequest.objects.values_list("body", flat=True).get(key=request_key)
+    if session_id is None:
+        # The same CallSid with other parameters (not a retry, which repeats them all):
+        # the call already exists and keeps its state; the caller hears its flow again.
+        logger.warning("call %s announced twice with different parameters", session.call_sid)
+        return reply
+    session.pk = session_id
+    session._state.adding = False
+    if session.state == State.QUEUED:
+        transaction.on_commit(_dispatch_soon)
+    _announce(session)
+    return reply
+
+
+@functools.cache
+def _arrival_sql(schema: str, session_columns: tuple[str, ...], record_columns: tuple[str, ...]) -> str:
+    from answering.acd.models import TwilioRequest
+    from answering.models import CallRecord
+
+    quote = connection.ops.quote_name
+    return (
+        f"WITH answer AS (INSERT INTO {quote(TwilioRequest._meta.db_table)} (key, path, status, content_type, body, created) "
+        "VALUES (%s, %s, 200, 'text/xml', %s, now()) ON CONFLICT (key) DO NOTHING RETURNING key), "
+        f"call AS (INSERT INTO {quote(CallSession._meta.db_table)} ({', '.join(session_columns)}) "
+        f"SELECT {', '.join(['%s'] * len(session_columns))} FROM answer ON CONFLICT (call_sid) DO NOTHING RETURNING id), "
+        f"record AS (INSERT INTO {quote(schema)}.{quote(CallRecord._meta.db_table)} ({', '.join(record_columns)}) "
+        f"SELECT {', '.join(['%s'] * len(record_columns))} FROM call ON CONFLICT (call_sid) DO NOTHING) "
+        "SELECT (SELECT key FROM answer), (SELECT id FROM call)")
+
+
+@functools.cache
+def _insertable(model) -> tuple[tuple[str, ...], tuple]:
+    """The quoted columns of ``model`` a hand-written INSERT names (not its serial key), and their fields."""
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    return tuple(connection.ops.quote_name(f.column) for f in fields), fields
+
+
+def _insert_values(model, values: dict) -> tuple[tuple[str, ...], list]:
+    """Columns and database values for a hand-written INSERT of a ``model`` row: ``values``
+    by attribute name (``agent_id``), the field's default for the others."""
+    columns, fields = _insertable(model)
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once, not once per field through the proxy
+    return columns, [f.get_db_prep_save(values[f.attname] if f.attname in values else f.get_default(), db)
+                     for f in fields]
 
 
 def call_enter_menu(*, session: CallSession, language: str | None = None) -> CallSession:
@@ -71,7 +127,8 @@ def call_enter_menu(*, session: CallSession, language: str | None = None) -> Cal
     if session.state == State.RINGING:
         return _transition(session, State.IN_MENU, **fields)
     if fields:
-        CallSession.objects.filter(pk=session.pk).update(**fields)
+        if not session._state.adding:
+            CallSession.objects.filter(pk=session.pk).update(**fields)
         session.language = language
     return session
 
@@ -88,9 +145,10 @@ def call_enqueue(*, session: CallSession, priority: int, menu_choice: str = "", 
     keeps their original ``queued_at`` and so goes back to the head of the queue."""
     if session.state in (State.QUEUED, State.OFFERED):
         return session
-    # Registered first so it runs first after the commit: the offer to an agent matters
-    # more than redrawing every console's queue panel.
-    transaction.on_commit(_dispatch_soon)
+    if not session._state.adding:  # a call not yet written is dispatched by call_arrive
+        # Registered first so it runs first after the commit: the offer to an agent matters
+        # more than redrawing every console's queue panel.
+        transaction.on_commit(_dispatch_soon)
     session = _transition(
         session, State.QUEUED, priority=priority, menu_choice=menu_choice or session.menu_choice,
         record=record, queued_at=session.queued_at or timezone.now(), agent=None,
@@ -379,6 +437,8 @@ def _transition(session: CallSession, to: str, *, record_after_commit: bool = Fa
     fields["state"] = to
     for name, value in fields.items():
         setattr(session, name, value)
+    if session._state.adding:
+        return session  # not written yet: call_arrive writes it as it is now, and announces it
     CallSession.objects.filter(pk=session.pk).update(**fields)
     if to == State.IN_MENU:
         pass  # the record already shows the call arriving; the menu adds nothing to it
@@ -386,13 +446,18 @@ def _transition(session: CallSession, to: str, *, record_after_commit: bool = Fa
         transaction.on_commit(lambda: _sync_record(session))
     else:
         _sync_record(session)
-    if to in ENDED_STATES or to in (State.QUEUED, State.OFFERED, State.CONNECTED, State.WRAP_UP):
+    _announce(session)
+    return session
+
+
+def _announce(session: CallSession) -> None:
+    """After the commit, tell who watches: queue panels and wallboards when the queue changed,
+    the agent's screen when it is their call (caller hung up, transferred, wrap-up over)."""
+    if session.state in ENDED_STATES or session.state in (State.QUEUED, State.OFFERED, State.CONNECTED, State.WRAP_UP):
         transaction.on_commit(lambda: _push_queue(session.client))
     if session.agent_id:
-        # The agent's screen follows their call: caller hung up, transferred, wrap-up over.
         agent_id, call_id = session.agent_id, session.pk
         transaction.on_commit(lambda: live.push(live.agent_group(agent_id), {"type": "call_changed", "call": call_id}))
-    return session
 
 
 def _push_queue(client: Client) -> None:
@@ -449,14 +514,19 @@ OUTCOME_BY_STATE = {
 
 def _sync_record(session: CallSession) -> None:
     """Mirror the live session into the client's call record (its own schema)."""
-    from answering.models import CallRecord
+    fields = _record_fields(session)
+    _record_upsert(session.client.schema_name, fields, [name for name in fields if name != "call_sid"])
 
+
+def _record_fields(session: CallSession) -> dict:
+    """The client's call record of ``session``, as it stands now."""
     outcome = OUTCOME_BY_STATE.get(session.state, "in_progress")
     if session.state == State.COMPLETED and not session.answered_at:
         outcome = "information"  # hung up in the menu, or heard an information message
     ended = session.ended_at
     wrap_end = session.wrap_up_until if session.state == State.COMPLETED else None
-    defaults = {
+    return {
+        "call_sid": session.call_sid,
         "caller": session.from_number, "number_dialed": session.to_number, "language": session.language,
         "menu_choice": session.menu_choice, "priority": session.priority, "arrived_at": session.arrived_at,
         "queued_at": session.queued_at, "offered_at": session.offered_at, "answered_at": session.answered_at,
@@ -465,25 +535,20 @@ def _sync_record(session: CallSession) -> None:
         "talk_seconds": round((ended - session.answered_at).total_seconds()) if ended and session.answered_at else None,
         "wrap_up_seconds": round((min(wrap_end, timezone.now()) - ended).total_seconds()) if wrap_end and ended else None,
     }
-    _record_upsert(session.client.schema_name, CallRecord(call_sid=session.call_sid, **defaults), list(defaults))
 
 
-def _record_upsert(schema: str, record, update_fields: list[str]) -> None:
+def _record_upsert(schema: str, fields: dict, update_fields: list[str]) -> None:
     """INSERT ... ON CONFLICT (call_sid) DO UPDATE into the client's table, named with its
     schema: one round trip. (Through the ORM this needs the connection's search_path moved
     to the client's schema and back — two more round trips on every move of every call.)"""
-    from django.db import connection
-
     from answering.models import CallRecord
 
     quote = connection.ops.quote_name
-    fields = [f for f in CallRecord._meta.concrete_fields if not f.primary_key]
-    updates = [CallRecord._meta.get_field(name).column for name in update_fields]
-    sql = (f"INSERT INTO {quote(schema)}.{quote(CallRecord._meta.db_table)} "
-           f"({', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
-           f"ON CONFLICT (call_sid) DO UPDATE SET "
-           + ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in updates))
-    values = [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields]
+    columns, values = _insert_values(CallRecord, fields)
+    updates = [quote(CallRecord._meta.get_field(name).column) for name in update_fields]
+    sql = (f"INSERT INTO {quote(schema)}.{quote(CallRecord._meta.db_table)} ({', '.join(columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(values))}) ON CONFLICT (call_sid) DO UPDATE SET "
+           + ", ".join(f"{column} = EXCLUDED.{column}" for column in updates))
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
 

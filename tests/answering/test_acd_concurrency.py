@@ -71,3 +71,48 @@ def test_twenty_agents_accepting_one_call_at_once_assign_it_exactly_once(twenty_
         assert session.state == State.CONNECTED and session.agent_id == winners[0]
         on_call = AgentPresence.objects.filter(agent__in=agents, status="on_call").values_list("agent_id", flat=True)
         assert list(on_call) == winners
+
+
+def test_copies_of_a_calls_first_webhook_arriving_at_once_make_one_call_and_one_answer(world, django_db_blocker):
+    """Twilio retrying while the first attempt is still running: the copies wait on the
+    first one's claim and get its answer; one session, one record."""
+    from django.test import Client
+    from django_tenants.utils import schema_context
+
+    from answering.acd.models import TwilioRequest
+    from answering.models import CallRecord
+    from answering.simulator import new_call_sid, signature
+
+    params = {"CallSid": new_call_sid(), "AccountSid": "AC" + "0" * 32, "From": "+12125559876",
+              "To": "+12125550111", "CallStatus": "ringing", "Direction": "inbound"}
+    sign = signature("http://localhost:8000/twilio/voice/incoming", params, None)
+    copies = 8
+    barrier = threading.Barrier(copies)
+    replies = []
+
+    def post():
+        with django_db_blocker.unblock():
+            try:
+                barrier.wait()
+                replies.append(Client().post("/twilio/voice/incoming", params, HTTP_HOST="localhost",
+                                             HTTP_X_TWILIO_SIGNATURE=sign))
+            finally:
+                connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with django_db_blocker.unblock():
+        try:
+            assert [r.status_code for r in replies] == [200] * copies
+            assert len({r.content for r in replies}) == 1 and b"<Response>" in replies[0].content
+            assert CallSession.objects.filter(call_sid=params["CallSid"]).count() == 1
+            with schema_context("bobsplumbing"):
+                assert CallRecord.objects.filter(call_sid=params["CallSid"]).count() == 1
+        finally:
+            CallSession.objects.filter(call_sid=params["CallSid"]).delete()
+            with schema_context("bobsplumbing"):
+                CallRecord.objects.filter(call_sid=params["CallSid"]).delete()
+            TwilioRequest.objects.filter(path="/twilio/voice/incoming").delete()

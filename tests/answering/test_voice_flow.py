@@ -130,6 +130,35 @@ def test_nobody_answers_within_the_maximum_wait_so_the_caller_leaves_a_voicemail
     assert _record("bobsplumbing", call.call_sid).outcome == "voicemail"
 
 
+def test_without_a_menu_the_first_webhook_queues_the_caller_and_offers_the_call(world, simulate, available):
+    """The call is written already queued (one statement) and dispatched after that commit."""
+    with schema_context("bobsplumbing"):
+        call_flow_replace(hours=BOB_FLOW["hours"], options=[], prompts=BOB_FLOW["prompts"])
+    available(world.ben)
+    offered = []
+
+    def agent_takes_it(call):
+        session = CallSession.objects.get(call_sid=call.call_sid)
+        offered.append(session.offered_to_id)
+        acd.call_accept(call_id=session.pk, agent=world.ben)
+
+    call = simulate(BOB_NUMBER, on_hold=agent_takes_it)
+    assert call.run() == "answered"
+    assert call.said[0] == "Thanks for calling Bob's Plumbing." and offered[0] == world.ben.pk
+    record = _record("bobsplumbing", call.call_sid)
+    assert record.menu_choice == "open:direct" and record.arrived_at <= record.queued_at <= record.answered_at
+
+
+def test_without_an_after_hours_menu_the_first_webhook_takes_a_voicemail(world, simulate):
+    with schema_context("bobsplumbing"):
+        call_flow_replace(hours=[], options=[], prompts=BOB_FLOW["prompts"])
+    call = simulate(BOB_NUMBER)
+    assert call.run() == "voicemail"
+    assert call.said[0] == "Bob's Plumbing is closed."
+    assert CallSession.objects.get(call_sid=call.call_sid).state == "voicemail"
+    assert _record("bobsplumbing", call.call_sid).outcome == "voicemail"
+
+
 def test_an_unknown_number_is_not_in_service(world, simulate):
     call = simulate("+14155550199")
     call.run()
