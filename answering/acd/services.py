@@ -42,6 +42,10 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
+# pg_advisory_xact_lock key held by acd_dispatch: an arbitrary constant, unique in this database.
+DISPATCH_LOCK = 0x5B0A4D01
+
+
 class TransitionRefused(Exception):
     """A move the state machine does not allow (e.g. a late callback trying to go backwards)."""
 
@@ -259,12 +263,19 @@ def eligible_agents(session: CallSession):
 
 def acd_dispatch() -> list[CallSession]:
     """Offer waiting calls to agents: highest priority first, then longest waiting; each to
-    the longest-idle eligible agent. Safe to run from many processes at once: rows are
-    claimed with SKIP LOCKED, so two dispatchers never offer the same call or agent."""
+    the longest-idle eligible agent. Safe to run from many processes at once: dispatchers
+    take turns (a transaction-level advisory lock, held for a few milliseconds), so two
+    never offer the same call or agent, and none misses what another just committed."""
     offered: list[CallSession] = []
     timeout = settings.ACD_OFFER_TIMEOUT_SECONDS
     with transaction.atomic():
-        waiting = (CallSession.objects.select_for_update(skip_locked=True, of=("self",)).select_related("client")
+        # One dispatcher at a time, each reading what the one before it committed. Without
+        # this, a dispatch run for an agent who just became available skipped (SKIP LOCKED)
+        # the call another dispatch held while finding no agent for it: both ended, and the
+        # caller waited with the agent idle until the sweep.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DISPATCH_LOCK])
+        waiting = (CallSession.objects.select_for_update(of=("self",)).select_related("client")
                    .filter(state=State.QUEUED).order_by("-priority", "queued_at", "pk")[:100])
         for session in waiting:
             presence = (eligible_agents(session).select_for_update(skip_locked=True, of=("self",)).first())

@@ -116,3 +116,58 @@ def test_copies_of_a_calls_first_webhook_arriving_at_once_make_one_call_and_one_
             with schema_context("bobsplumbing"):
                 CallRecord.objects.filter(call_sid=params["CallSid"]).delete()
             TwilioRequest.objects.filter(path="/twilio/voice/incoming").delete()
+
+
+def test_an_agent_freed_while_another_dispatch_holds_the_call_is_still_offered_it(world, django_db_blocker, monkeypatch):
+    """Two dispatches at once: one is still deciding about the queued call (and has found
+    nobody) when an agent's change to available commits and dispatches too. The second must
+    not skip the call the first holds: the caller would wait, the agent idle, until the sweep."""
+    with django_db_blocker.unblock():
+        agent = tenant_services.user_create(email=f"late-{uuid.uuid4().hex[:6]}@switchboard.test", role="agent")
+        tenant_services.agent_skills_set(user=agent, clients=[world.bobs], languages=["en"])
+        call = CallSession.objects.create(
+            call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
+            from_number="+12125559876", state=State.QUEUED, queued_at=timezone.now())
+    found_nobody, resume = threading.Event(), threading.Event()
+    real = acd.eligible_agents
+
+    def eligible(session):
+        if threading.current_thread().name != "first-dispatch" or session.pk != call.pk:
+            return real(session)
+        assert real(session).first() is None  # the agent is not available yet
+        found_nobody.set()
+        resume.wait(timeout=10)
+        return real(session).none()  # ...and that is what this dispatch decided
+
+    monkeypatch.setattr(acd, "eligible_agents", eligible)
+
+    def first_dispatch():
+        with django_db_blocker.unblock():
+            try:
+                acd.acd_dispatch()
+            finally:
+                connection.close()
+
+    first = threading.Thread(target=first_dispatch, name="first-dispatch")
+    first.start()
+    try:
+        assert found_nobody.wait(timeout=10)
+        threading.Timer(0.3, resume.set).start()
+        with django_db_blocker.unblock():
+            acd.agent_status_set(agent=agent, status="available")  # commits, then dispatches
+        first.join(timeout=10)
+        with django_db_blocker.unblock():
+            session = CallSession.objects.get(pk=call.pk)
+            assert session.state == State.OFFERED and session.offered_to_id == agent.pk
+    finally:
+        resume.set()
+        first.join(timeout=10)
+        with django_db_blocker.unblock():
+            CallSession.objects.filter(pk=call.pk).delete()
+            from django_tenants.utils import schema_context
+
+            from answering.models import CallRecord
+
+            with schema_context("bobsplumbing"):
+                CallRecord.objects.filter(call_sid=call.call_sid).delete()
+            User.objects.filter(pk=agent.pk).delete()
