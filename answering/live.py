@@ -10,6 +10,7 @@ from typing import Callable
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import connections
 
@@ -40,9 +41,29 @@ def push(group: str, payload: dict) -> None:
     """Send ``payload`` to every browser in ``group``. A push that fails is logged, not raised:
     consoles heal from the snapshot they get on reconnect."""
     try:
-        async_to_sync(get_channel_layer().group_send)(group, {"type": "push", "payload": payload})
+        # This timer thread is outside asgiref's: async_to_sync's executor is already gone
+        # when a short-lived process (a management command) is exiting — the push would be
+        # lost, and with the due mark set, nobody else's either.
+        _group_send(group, {"type": "push", "payload": payload}, own_loop=True)
     except Exception:  # Redis down must not break call handling
         logger.exception("push to %s failed", group)
+
+
+def _group_send(group: str, message: dict, *, own_loop: bool = False) -> None:
+    """``group_send`` from synchronous code. With the pub/sub layer (one Redis, ours), a
+    group is a Redis pub/sub channel and a send is one PUBLISH of the layer's serialization:
+    published here, from this thread — not through ``async_to_sync``, which waits for this
+    process's event loop, busy under load relaying pushes to its own consoles (an offer
+    waited behind them). Other layers go the usual way; ``own_loop`` runs a loop of its own
+    for threads outside asgiref's (see ``_push_due``)."""
+    layer = get_channel_layer()
+    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    if isinstance(layer, RedisPubSubChannelLayer) and config["hosts"] == [{"address": settings.REDIS_URL}]:
+        redis_client(timeout=1).publish(f"{config['prefix']}__group__{group}", layer.serialize(message))
+    elif own_loop:
+        asyncio.run(layer.group_send(group, message))
+    else:
+        async_to_sync(layer.group_send)(group, message)
 
 
 def push_soon(key: str, build: Callable[[], tuple[str, dict]]) -> None:
@@ -72,10 +93,10 @@ def _push_due(mark: str, build: Callable[[], tuple[str, dict]]) -> None:
     try:
         redis_client(timeout=0.2).delete(mark)
         group, payload = build()
-        # This timer thread has no event loop: run one of its own rather than async_to_sync,
-        # whose executor is already gone when a short-lived process (a management command)
-        # is exiting — the push would be lost, and with the due mark set, nobody else's either.
-        asyncio.run(get_channel_layer().group_send(group, {"type": "push", "payload": payload}))
+        # This timer thread is outside asgiref's: async_to_sync's executor is already gone
+        # when a short-lived process (a management command) is exiting — the push would be
+        # lost, and with the due mark set, nobody else's either.
+        _group_send(group, {"type": "push", "payload": payload}, own_loop=True)
     except Exception:
         logger.exception("coalesced push %s failed", mark)
     finally:

@@ -107,3 +107,14 @@ def test_a_process_that_exits_right_after_a_change_still_pushes_it(console, tmp_
     assert done.returncode == 0, done.stderr
     assert "failed" not in done.stderr and "never awaited" not in done.stderr, done.stderr
     assert inbox.get(timeout=5)["from"] == "a command"
+
+
+def test_a_push_from_synchronous_code_reaches_the_group(console):
+    """Published straight to Redis in the layer's own format (no hop through an event loop):
+    a consumer of the real layer gets it as it would any group_send."""
+    inbox, _ = console
+    live.push(live.client_queue_group("bobsplumbing"), {"type": "hello", "calls": [1, 2], "name": "Bob's"})
+    assert inbox.get(timeout=5) == {"type": "hello", "calls": [1, 2], "name": "Bob's"}
+    live.push(live.client_queue_group("charlieclinic"), {"type": "not for Bob's consoles"})
+    live.push(live.client_queue_group("bobsplumbing"), {"type": "second"})
+    assert inbox.get(timeout=5) == {"type": "second"}
