@@ -85,14 +85,23 @@ class AgentConsumer(ClientConsumer):
             await self.send_json({"type": "error", "message": f"Unknown action {action!r}."})
             return
         # After every action, the whole truth: the screen never drifts from the database.
-        await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
+        await self._send_snapshot()
 
     async def push(self, event: dict) -> None:
         payload = event["payload"]
+        if payload.get("type") == "connected" and payload.get("call") == self.shown_call:
+            return  # this console accepted it and already showed the screen pop (a whole snapshot)
         if payload.get("type") in ("connected", "offer_withdrawn", "agent", "call_changed"):
-            await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
+            await self._send_snapshot()
         else:
             await self.send_json(payload)
+
+    shown_call: int | None = None
+
+    async def _send_snapshot(self) -> None:
+        snapshot = await self.in_client_schema(self.snapshot)
+        self.shown_call = snapshot["call"]["call"] if snapshot.get("call") else None
+        await self.send_json({"type": "snapshot", **snapshot})
 
     def _call_action(self, action: str, content: dict) -> dict | None:
         """A step of the agent's work on their current call, run in that call's client schema."""

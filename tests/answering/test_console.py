@@ -114,6 +114,31 @@ def test_an_offer_arrives_live_and_is_accepted_from_the_console(world, asgi_serv
     assert "Hours" in [k["title"] for k in pop["call"]["knowledge"]]
 
 
+def test_the_screen_pop_is_sent_once_to_the_accepting_console_and_to_the_agents_other_console(
+        world, asgi_server, celery_worker, clean):
+    """The accepting console shows what its accept returned; the "connected" push redraws
+    the agent's other consoles (a second tab) but not that one a second time."""
+    call = clean(world.bobs)
+    session = world.sessions["ben@switchboard.test"]
+    with _console(asgi_server, session) as ws, _console(asgi_server, session) as other:
+        _until(ws, lambda m: m["type"] == "snapshot")
+        _until(other, lambda m: m["type"] == "snapshot")
+        ws.send(json.dumps({"action": "status", "status": "available"}))
+        _until(ws, lambda m: m["type"] == "offer" or (m["type"] == "snapshot" and m["offer"]))
+        ws.send(json.dumps({"action": "accept", "call": call.pk}))
+        _until(ws, lambda m: m["type"] == "snapshot" and m["call"])
+        assert _until(other, lambda m: m["type"] == "snapshot" and m["call"])["call"]["call"] == call.pk
+        pops = []
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            try:
+                message = json.loads(ws.recv(timeout=max(0.05, deadline - time.monotonic())))
+            except TimeoutError:
+                break
+            pops += [message] if message["type"] == "snapshot" and message["call"] else []
+    assert pops == []
+
+
 def test_an_agent_whose_console_is_gone_is_away_and_the_offer_moves_on(world, asgi_server, celery_worker, clean,
                                                                         django_db_blocker):
     with _console(asgi_server, world.sessions["ben@switchboard.test"]) as ws:
