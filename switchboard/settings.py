@@ -138,9 +138,11 @@ DATABASE_URL = os.getenv("DATABASE_URL", f"postgres://postgres@127.0.0.1:{_embed
 # connection (CONN_MAX_AGE) is never reused there: each request would start a PostgreSQL
 # backend with cold caches. The ASGI server therefore lends connections from a pool per
 # process (`switchboard/asgi.py` turns it on; django-tenants re-sets search_path for each
-# borrower). Other processes (Celery's forked workers, commands) connect as before.
+# borrower). WSGI workers (`switchboard/wsgi.py`) keep theirs open between requests,
+# checked before reuse; Celery's forked workers too (switchboard/celery.py).
 DB_POOL_SIZE = envint("DB_POOL_SIZE", "0")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DB_POOL_SIZE else envint("DB_CONN_MAX_AGE", "0"))}
+DATABASES = {"default": dj_database_url.parse(
+    DATABASE_URL, conn_max_age=0 if DB_POOL_SIZE else envint("DB_CONN_MAX_AGE", "0"), conn_health_checks=True)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 if DB_POOL_SIZE:
     DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": DB_POOL_SIZE, "timeout": 10}}

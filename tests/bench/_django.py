@@ -68,6 +68,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def http_server(port: int, *, workers: str = "4", server: str | None = None) -> list[str]:
+    """The command that serves HTTP the way the README runs production (``wsgi``: gunicorn's
+    sync workers), or ``asgi``: uvicorn serving HTTP and WebSockets in one server."""
+    server = server or os.getenv("BENCH_SERVER", "wsgi")
+    if server == "wsgi":
+        return [sys.executable, "-m", "gunicorn", "switchboard.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                "--workers", workers, "--worker-class", "sync"]
+    return [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1", "--port",
+            str(port), "--workers", workers, "--proxy-headers", "--no-access-log", "--lifespan", "off"]
+
+
 def wait_for_ping(port: int, timeout: float = 60) -> None:
     """Until the server on ``port`` answers GET /ping on the platform host."""
     import time

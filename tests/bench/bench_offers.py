@@ -2,7 +2,8 @@
 consoles connected; and the fan-out of one queue change to all 200.
 
 Run with `make bench` (or `python tests/bench/bench_offers.py` with services up). Starts
-the production-style server (`uvicorn --workers 4`, DEBUG=0) and a Celery worker on a
+the production-style servers (WebSockets: `uvicorn --workers 4`; the webhooks: `gunicorn
+switchboard.wsgi --workers 4`; DEBUG=0) and a Celery worker on a
 throwaway database, connects 200 agents' consoles, and places 200 calls one after the
 other: each goes to the next available agent, who accepts it. Target: offer p99 < 100 ms.
 The baseline, same run: a WebSocket round trip (the console asks for a snapshot).
@@ -19,7 +20,7 @@ import sys
 import time
 from urllib.parse import urlencode
 
-from _django import ROOT, bench_database, free_port, progress, wait_for_ping
+from _django import ROOT, bench_database, free_port, http_server, progress, wait_for_ping
 
 AGENTS = int(os.getenv("BENCH_CONSOLES", "200"))
 TOKEN = "bench-auth-token"
@@ -65,19 +66,25 @@ def main() -> None:
                "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_MODE": "simulate", "PUBLIC_BASE_URL": public,
                "LOG_LEVEL": "WARNING", "SWITCHBOARD_TESTING": "0", "CELERY_QUEUE": "bench-offers",
                "ACD_OFFER_TIMEOUT_SECONDS": "30"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", "4", "--no-access-log", "--lifespan", "off"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # WebSockets on uvicorn; HTTP (the webhooks) where the README's production puts it:
+        # gunicorn (BENCH_SERVER=asgi: the same uvicorn serves both).
+        server = subprocess.Popen(http_server(port, server="asgi"), cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        http_port, servers = port, [server]
+        if os.getenv("BENCH_SERVER", "wsgi") == "wsgi":
+            http_port = free_port()
+            servers.append(subprocess.Popen(http_server(http_port), cwd=ROOT, env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "-Q", "bench-offers", "--pool", "solo",
              "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for_ping(port)
-            offers, fanout, baseline = asyncio.run(_run(port, public, cookies))
+            wait_for_ping(http_port)
+            offers, fanout, baseline = asyncio.run(_run(port, http_port, public, cookies))
         finally:
-            for process in (server, worker):
+            for process in (*servers, worker):
                 process.terminate()
                 try:
                     process.wait(timeout=20)
@@ -93,7 +100,7 @@ def main() -> None:
           f"max {max(fanout) * 1000:.0f} ms over {len(fanout)} changes")
 
 
-async def _run(port: int, public: str, cookies: list[str]):
+async def _run(port: int, http_port: int, public: str, cookies: list[str]):
     import aiohttp
     from twilio.request_validator import RequestValidator
     from websockets.asyncio.client import connect
@@ -140,7 +147,7 @@ async def _run(port: int, public: str, cookies: list[str]):
         async def post(path: str, params: dict):
             headers = {"Host": f"localhost:{port}", "X-Twilio-Signature": validator.compute_signature(public + path, params),
                        "Content-Type": "application/x-www-form-urlencoded"}
-            async with http.post(f"http://127.0.0.1:{port}{path}", data=urlencode(params), headers=headers) as reply:
+            async with http.post(f"http://127.0.0.1:{http_port}{path}", data=urlencode(params), headers=headers) as reply:
                 await reply.read()
                 assert reply.status == 200, (path, reply.status)
 

@@ -1,8 +1,9 @@
 """Signed POST /twilio/voice/incoming against the production-style server, 20 and 100 at once.
 
 Run with `make bench` (or `python tests/bench/bench_webhooks.py`). The server is started
-the way the README runs production: `uvicorn switchboard.asgi:application --workers 4`
-with DEBUG=0 (so with its connection pool, see switchboard/asgi.py). Every request is a new call (its own CallSid, correctly signed), so each
+the way the README runs production's HTTP: `gunicorn switchboard.wsgi --workers 4` with
+DEBUG=0 (`BENCH_SERVER=asgi`: `uvicorn switchboard.asgi --workers 4`, HTTP and WebSockets
+in one server, for comparison). Every request is a new call (its own CallSid, correctly signed), so each
 one creates a call session and a call record and answers the client's greeting and menu.
 The baseline, measured in the same run against the same server: POST /ping, a minimal
 view behind the same middleware. Targets: at least half the baseline's throughput, and
@@ -19,9 +20,10 @@ import sys
 import time
 from urllib.parse import urlencode
 
-from _django import ROOT, bench_database, free_port, wait_for_ping
+from _django import ROOT, bench_database, free_port, http_server, wait_for_ping
 
 REQUESTS = int(os.getenv("BENCH_REQUESTS", "2000"))
+SERVER = os.getenv("BENCH_SERVER", "wsgi")  # how production serves HTTP; "asgi": uvicorn alone
 TOKEN = "bench-auth-token"
 NUMBER = "+13125550160"
 
@@ -84,10 +86,10 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-secret",
                "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_MODE": "simulate",
                "PUBLIC_BASE_URL": public, "LOG_LEVEL": "WARNING", "SWITCHBOARD_TESTING": "0"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", os.getenv("BENCH_WORKERS", "4"), "--proxy-headers", "--no-access-log", "--lifespan", "off"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(http_server(port, workers=os.getenv("BENCH_WORKERS", "4")),
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"  server: {SERVER} ({'gunicorn switchboard.wsgi' if SERVER == 'wsgi' else 'uvicorn switchboard.asgi'}, "
+              f"{os.getenv('BENCH_WORKERS', '4')} workers)", file=sys.stderr)
         try:
             wait_for_ping(port)
             results = {}
