@@ -314,6 +314,16 @@ def _text(body: str, from_: str, to: str = BOB_NUMBER):
     return simulator.send_sms(transport=simulator.test_client_transport(HttpClient(), PLATFORM_HOST), to=to, from_=from_, body=body)
 
 
+def _twilio(url: str, params: dict, *, signature: str | None = None):
+    """POST ``params`` to ``url`` (absolute, as Twilio calls it) on the platform host, signed
+    like Twilio unless a ``signature`` is given."""
+    from django.test import Client as HttpClient
+
+    return HttpClient(HTTP_HOST=PLATFORM_HOST).post(
+        url.removeprefix(settings.PUBLIC_BASE_URL), params,
+        HTTP_X_TWILIO_SIGNATURE=signature if signature is not None else simulator.signature(url, params))
+
+
 def test_an_ok_text_from_the_on_call_tech_acknowledges(bobs, sim, on_commit):
     message = take(on_commit)
     with on_commit():
@@ -362,25 +372,18 @@ def test_an_ok_sent_to_another_clients_number_does_not_acknowledge_this_clients_
 
 
 def test_pressing_1_on_the_call_out_acknowledges(bobs, sim, on_commit):
-    from answering.simulator import signature as sign
-
     message = take(on_commit)
     with schema_context("bobsplumbing"):
         callout = Delivery.objects.get(message=message, channel="call")
     [call] = sim.sent("call", DANA_PHONE)
-    from django.test import Client as HttpClient
-
-    http = HttpClient(HTTP_HOST=PLATFORM_HOST)
     params = {"CallSid": call["sid"], "AccountSid": settings.TWILIO_ACCOUNT_SID, "From": BOB_NUMBER,
               "To": DANA_PHONE, "CallStatus": "in-progress", "Direction": "outbound-api"}
-    twiml = http.post(call["url"].removeprefix(settings.PUBLIC_BASE_URL), params,
-                      HTTP_X_TWILIO_SIGNATURE=sign(call["url"], params)).content.decode()
+    twiml = _twilio(call["url"], params).content.decode()
     assert "<Gather" in twiml and "Burst pipe in the basement" in twiml and "Press 1 to acknowledge" in twiml
     gather = f"{settings.PUBLIC_BASE_URL}/twilio/callout/bobsplumbing/{callout.pk}/gather"
     pressed = {**params, "Digits": "1"}
     with on_commit():
-        answer = http.post(gather.removeprefix(settings.PUBLIC_BASE_URL), pressed,
-                           HTTP_X_TWILIO_SIGNATURE=sign(gather, pressed)).content.decode()
+        answer = _twilio(gather, pressed).content.decode()
     assert "acknowledged" in answer
     with schema_context("bobsplumbing"):
         message.refresh_from_db()
@@ -389,17 +392,12 @@ def test_pressing_1_on_the_call_out_acknowledges(bobs, sim, on_commit):
 
 
 def test_another_key_on_the_call_out_reads_the_message_again(bobs, sim, on_commit):
-    from django.test import Client as HttpClient
-
-    from answering.simulator import signature as sign
-
     message = take(on_commit)
     with schema_context("bobsplumbing"):
         callout = Delivery.objects.get(message=message, channel="call")
     gather = f"{settings.PUBLIC_BASE_URL}/twilio/callout/bobsplumbing/{callout.pk}/gather"
     params = {"CallSid": "CA" + "7" * 32, "AccountSid": settings.TWILIO_ACCOUNT_SID, "Digits": "2"}
-    answer = HttpClient(HTTP_HOST=PLATFORM_HOST).post(gather.removeprefix(settings.PUBLIC_BASE_URL), params,
-                                                      HTTP_X_TWILIO_SIGNATURE=sign(gather, params)).content.decode()
+    answer = _twilio(gather, params).content.decode()
     assert "<Redirect" in answer and f"/twilio/callout/bobsplumbing/{callout.pk}<" in answer
     with schema_context("bobsplumbing"):
         message.refresh_from_db()
@@ -407,13 +405,11 @@ def test_another_key_on_the_call_out_reads_the_message_again(bobs, sim, on_commi
 
 
 def test_a_forged_call_out_keypress_is_refused(bobs, sim, on_commit):
-    from django.test import Client as HttpClient
-
     message = take(on_commit)
     with schema_context("bobsplumbing"):
         callout = Delivery.objects.get(message=message, channel="call")
-    response = HttpClient(HTTP_HOST=PLATFORM_HOST).post(f"/twilio/callout/bobsplumbing/{callout.pk}/gather",
-                                                        {"Digits": "1"}, HTTP_X_TWILIO_SIGNATURE="forged")
+    response = _twilio(f"{settings.PUBLIC_BASE_URL}/twilio/callout/bobsplumbing/{callout.pk}/gather", {"Digits": "1"},
+                       signature="forged")
     assert response.status_code == 403
     with schema_context("bobsplumbing"):
         message.refresh_from_db()
@@ -423,15 +419,9 @@ def test_a_forged_call_out_keypress_is_refused(bobs, sim, on_commit):
 # --- Twilio's answers: status callbacks, permanent and transient errors ------------------------
 
 def _status(sid: str, status: str, to: str, error: str = "") -> int:
-    from django.test import Client as HttpClient
-
-    from answering.simulator import signature as sign
-
-    url = f"{settings.PUBLIC_BASE_URL}/twilio/messaging/status?client=bobsplumbing"
     params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": settings.TWILIO_ACCOUNT_SID, "To": to,
               "From": BOB_NUMBER, **({"ErrorCode": error} if error else {})}
-    return HttpClient(HTTP_HOST=PLATFORM_HOST).post("/twilio/messaging/status?client=bobsplumbing", params,
-                                                    HTTP_X_TWILIO_SIGNATURE=sign(url, params)).status_code
+    return _twilio(f"{settings.PUBLIC_BASE_URL}/twilio/messaging/status?client=bobsplumbing", params).status_code
 
 
 def test_status_callbacks_move_an_attempt_forward_only(bobs, sim, on_commit):
