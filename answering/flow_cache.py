@@ -2,18 +2,22 @@
 
 Every webhook of a call needs the client's flow (prompts, menu, hours: five queries) and
 the client behind the dialed number. Both change rarely, so each process keeps them and
-asks Redis for a version number instead (one round trip). Writers bump the version when
-their transaction commits (so no reader can cache a half-written flow under the new
-version) and clear this process's copy at once. If Redis is unreachable the cache is
-skipped and the database answers: callers are never failed by a cache.
+asks Redis for a version number instead — at most once per ``FLOW_CACHE_CHECK_MS`` for
+the same keys, so a change reaches every process within that time and a busy process
+answers most calls with no round trip at all. Writers bump the version when their
+transaction commits (so no reader can cache a half-written flow under the new version)
+and clear this process's copy at once. If Redis is unreachable the cache is skipped and
+the database answers: callers are never failed by a cache.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
+from django.conf import settings
 from django.db import transaction
 
 from switchboard.redis_clients import redis_client
@@ -23,6 +27,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _flows: dict[str, tuple[tuple[int, ...], object]] = {}
 _numbers: dict[str, tuple[tuple[int, ...], object]] = {}
+_checked: dict[tuple[str, ...], tuple[float, tuple[int, ...]]] = {}  # keys → (when read, versions)
 NUMBERS_KEY = "switchboard:numbers:version"
 
 
@@ -31,11 +36,19 @@ def _redis() -> redis.Redis:
 
 
 def _version(*keys: str) -> tuple[int, ...] | None:
+    window = settings.FLOW_CACHE_CHECK_MS / 1000
+    if window:
+        checked = _checked.get(keys)
+        if checked and time.monotonic() - checked[0] < window:
+            return checked[1]
     try:
-        return tuple(int(v or 0) for v in _redis().mget(keys))
+        version = tuple(int(v or 0) for v in _redis().mget(keys))
     except (redis.RedisError, ValueError):
         logger.warning("flow cache: Redis unreachable; reading from the database")
         return None
+    if window:
+        _checked[keys] = (time.monotonic(), version)
+    return version
 
 
 def _flow_key(schema: str) -> str:
@@ -106,9 +119,12 @@ def _bump(key: str) -> None:
         _redis().incr(key)
     except redis.RedisError:
         logger.warning("flow cache: could not bump %s; other processes keep their copy", key)
+    finally:
+        _checked.clear()  # this process reads the new versions at once
 
 
 def clear() -> None:
     """Forget everything in this process (tests)."""
     _flows.clear()
     _numbers.clear()
+    _checked.clear()

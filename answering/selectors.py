@@ -74,6 +74,9 @@ class CallFlow:
     options: dict[tuple[str, str], MenuOption]
     hours: list[BusinessHours]
     closures: list[Closure] = field(default_factory=list)
+    # Answers written out once for this flow (ivr.call_start_text): kept on the flow itself,
+    # so a changed flow — a new object — starts with none.
+    answers: dict = field(default_factory=dict, repr=False, compare=False)
 
     def say(self, key: str, language: str, **values) -> Spoken | None:
         """The prompt ``key`` in ``language`` (the client's own, else a neutral default)."""

@@ -60,7 +60,7 @@ def voice_incoming(request: HttpRequest) -> HttpResponse:
         return twiml.response(twiml.not_in_service())
     session = acd.call_new(call_sid=p["CallSid"], client=client, from_number=p.get("From", ""),
                            to_number=number, account_sid=p.get("AccountSid", ""))
-    reply = str(ivr.call_start(session, flow))
+    reply = ivr.call_start_text(session, flow)
     return HttpResponse(acd.call_arrive(session=session, reply=reply, request_key=request_key(request), path=request.path),
                         content_type="text/xml")
 

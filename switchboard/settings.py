@@ -148,6 +148,9 @@ if DB_POOL_SIZE:
     DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": DB_POOL_SIZE, "timeout": 10}}
 # Several suites can share one server (two terminals, or helpers): each names its own.
 DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME", "test_switchboard")}
+# The first webhook of each call runs as a prepared statement (switchboard/db.py). Set 0
+# behind a pooler that cannot keep them: PgBouncer before 1.22, or without max_prepared_statements.
+DB_PREPARED_STATEMENTS = envbool("DB_PREPARED_STATEMENTS", "1")
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -261,6 +264,12 @@ CONSOLE_GRACE_SECONDS = envint("CONSOLE_GRACE_SECONDS", "10")
 # three, on each of hundreds of consoles. Offers never wait: they go at once. 0: every change
 # at once, the default under test, where most tests roll back what a later push would read.
 LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", "0" if TESTING else "200")
+# Each process keeps every client's call flow and the number → client map, and asks Redis
+# whether they changed at most once per this many ms (per client): a change in the admin
+# reaches every process's callers within it, and a busy process makes no Redis round trip
+# per call. 0: ask on every call (the default under test, where one process edits a flow
+# and another answers at once).
+FLOW_CACHE_CHECK_MS = envint("FLOW_CACHE_CHECK_MS", "0" if TESTING else "1000")
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}

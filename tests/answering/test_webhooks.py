@@ -62,6 +62,18 @@ def test_the_signature_is_checked_against_the_public_url(world, flows, settings)
     assert internal.status_code == HTTPStatus.FORBIDDEN
 
 
+def test_a_signature_over_the_url_with_its_default_port_is_accepted(world, flows, settings):
+    """Twilio signs some URLs with the port spelled out (https://host:443/...): the one-HMAC
+    fast path misses those, and the full check must still accept them."""
+    settings.PUBLIC_BASE_URL = "https://answer.example.com"
+    ported = _post("/twilio/voice/incoming", _incoming(),
+                   sign_url="https://answer.example.com:443/twilio/voice/incoming")
+    assert ported.status_code == HTTPStatus.OK
+    other_port = _post("/twilio/voice/incoming", _incoming(),
+                       sign_url="https://answer.example.com:8443/twilio/voice/incoming")
+    assert other_port.status_code == HTTPStatus.FORBIDDEN
+
+
 def test_a_subaccounts_own_token_signs_its_numbers(world, flows):
     TwilioAccount.objects.create(sid="AC" + "5" * 32, auth_token="subaccount-token")
     params = _incoming(AccountSid="AC" + "5" * 32)
