@@ -66,21 +66,28 @@ _STAND_IN = "{call_sid}"
 
 
 def call_start_text(session: CallSession, flow: CallFlow) -> str:
-    """``call_start``'s answer as the text Twilio gets. From one call to the next, that text
-    differs only in the CallSid while the flow, the hour (open or after hours) and the
-    client's standing stay the same — and writing it out was the biggest piece of the first
-    webhook's own Python. So the flow keeps it (a changed flow is a new object, with none
-    kept), with a stand-in for the CallSid; the call still moves through ``call_start``."""
+    """``call_start``'s answer as the text Twilio gets, for a call not written yet.
+
+    Nearly every call starts in the menu (or the language choice), and for those the answer
+    is the same text from one call to the next but for the CallSid, while the flow, the hour
+    (open or after hours) and the client's standing stay the same; building and writing it
+    out was the biggest piece of the first webhook's own Python. So the flow keeps it (a
+    changed flow is a new object, with nothing kept), with a stand-in for the CallSid, and
+    the next call is moved the one way such an answer moves a call: into the menu, in the
+    language it chose. Any other first answer (straight to the queue or to voicemail) is
+    built every time."""
     at = timezone.now()
-    response = call_start(session, flow, at=at)
     sid = session.call_sid
-    if not _PLAIN_SID.fullmatch(sid):
-        return str(response)
     key = ("first", _flow_name(flow, at), session.client.is_active)
-    template = flow.answers.get(key)
-    if template is None:
-        template = flow.answers[key] = str(response).replace(sid, _STAND_IN)
-    return template.replace(_STAND_IN, sid)
+    kept = flow.answers.get(key) if _PLAIN_SID.fullmatch(sid) else None
+    if kept is not None:
+        template, language = kept
+        acd.call_enter_menu(session=session, language=language)
+        return template.replace(_STAND_IN, sid)
+    text = str(call_start(session, flow, at=at))
+    if session.state == State.IN_MENU and _PLAIN_SID.fullmatch(sid):
+        flow.answers[key] = (text.replace(sid, _STAND_IN), session.language)
+    return text
 
 
 def language_chosen(session: CallSession, digits: str) -> VoiceResponse:

@@ -26,9 +26,18 @@ def _call(client, number: str):
 
 
 def _uncached(client, number: str, flow, call_sid: str, at=None) -> str:
+    return str(ivr.call_start(_call_with_sid(client, number, call_sid), flow, at=at))
+
+
+def _call_with_sid(client, number: str, call_sid: str):
     session = _call(client, number)
     session.call_sid = call_sid
-    return str(ivr.call_start(session, flow, at=at))
+    return session
+
+
+def _moved(session) -> dict:
+    """What call_start did to a call not written yet: its fields (but the arrival instant)."""
+    return {k: v for k, v in vars(session).items() if k not in ("_state", "arrived_at")}
 
 
 @pytest.mark.parametrize("slug,number", [("bobsplumbing", BOB_NUMBER), ("charlieclinic", CHARLIE_NUMBER)])
@@ -40,10 +49,25 @@ def test_each_call_gets_the_text_call_start_writes_with_its_own_call_sid(world, 
     for _ in range(3):
         session = _call(client, number)
         text = ivr.call_start_text(session, flow)
-        assert text == _uncached(client, number, flow, session.call_sid)
+        built = _call_with_sid(client, number, session.call_sid)
+        assert text == str(ivr.call_start(built, flow))
+        assert _moved(session) == _moved(built)  # moved exactly as call_start moves it
         assert session.call_sid in text and session.state == "in_menu"
         texts.append(text.replace(session.call_sid, "SID"))
     assert texts[0] == texts[1] == texts[2] and len(flow.answers) == 1
+
+
+def test_a_first_answer_that_queues_the_caller_is_built_every_time(world, flows):
+    with schema_context("bobsplumbing"):
+        call_flow_replace(**{**BOB_FLOW, "options": []})  # no menu: open hours go straight to the queue
+        flow = call_flow_get(world.bobs)
+    for _ in range(2):
+        session = _call(world.bobs, BOB_NUMBER)
+        text = ivr.call_start_text(session, flow)
+        built = _call_with_sid(world.bobs, BOB_NUMBER, session.call_sid)
+        assert text == str(ivr.call_start(built, flow)) and "<Enqueue" in text
+        assert session.state == "queued" and session.queued_at is not None
+    assert not flow.answers
 
 
 def test_the_kept_text_follows_the_hour(world, flows, monkeypatch):
