@@ -62,7 +62,7 @@ def call_start(session: CallSession, flow: CallFlow | None = None, *, at: dateti
 
 # A CallSid as Twilio makes them ("CA" and 32 hex digits): nothing in it to escape in XML.
 _PLAIN_SID = re.compile(r"[A-Za-z]{2}[0-9a-fA-F]{32}")
-_STAND_IN = "{call_sid}"
+_STAND_IN = "\x00"  # the CallSid's place in a kept answer: a character no XML text can hold
 
 
 def call_start_text(session: CallSession, flow: CallFlow) -> str:

@@ -43,7 +43,7 @@ def fetchone_prepared(sql: str, params: Sequence) -> tuple | None:
                 cursor.execute(sql, params, prepare=settings.DB_PREPARED_STATEMENTS)
                 return cursor.fetchone()
         except OperationalError:
-            if attempt == 2 or connection.in_atomic_block or not connection.connection.broken:
+            if attempt == 2 or connection.in_atomic_block or not raw.broken:
                 raise
             logger.warning("database connection was lost while idle; reconnecting")
             connection.close()

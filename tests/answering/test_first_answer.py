@@ -105,3 +105,16 @@ def test_a_call_sid_that_is_not_twilios_shape_is_written_out_in_full_and_escaped
     session.call_sid = 'CA"&<odd>'
     text = ivr.call_start_text(session, flow)
     assert 'CA&quot;&amp;&lt;odd&gt;' in text and not flow.answers
+
+
+def test_a_prompt_that_reads_like_a_placeholder_is_spoken_as_written(world, flows):
+    with schema_context("bobsplumbing"):
+        call_flow_replace(**{**BOB_FLOW, "prompts": [{"key": "greeting", "text": "Ask for {call_sid} and {sid}."},
+                                                     {"key": "menu", "text": "Service press 2."}]})
+        flow = call_flow_get(world.bobs)
+    for _ in range(2):  # built, then kept
+        session = _call(world.bobs, BOB_NUMBER)
+        text = ivr.call_start_text(session, flow)
+        assert "Ask for {call_sid} and {sid}." in text
+        assert text == _uncached(world.bobs, BOB_NUMBER, flow, session.call_sid)
+    assert flow.answers
