@@ -9,7 +9,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django_tenants.utils import schema_context
@@ -50,6 +50,22 @@ def _session(call_sid: str) -> CallSession:
     return get_object_or_404(CallSession.objects.select_related("client"), call_sid=call_sid)
 
 
+def _menu_session(request: HttpRequest, call_sid: str) -> CallSession:
+    """The call whose caller is in the menu; written again if the database lost its arrival
+    (``acd.call_recover``). Only to the number Twilio names in the same request, and only
+    when that number answers for a client."""
+    session = CallSession.objects.select_related("client").filter(call_sid=call_sid).first()
+    if session is not None:
+        return session
+    p = request.POST
+    number = _e164(p.get("To", ""))
+    client = _client_for(number) if p.get("CallSid") == call_sid else None
+    if client is None:
+        raise Http404("No such call.")
+    return acd.call_recover(call_sid=call_sid, client=client, from_number=p.get("From", ""), to_number=number,
+                            account_sid=p.get("AccountSid", ""))
+
+
 @twilio_webhook(idempotent=False)  # call_arrive stores the answer, in the same statement as the call
 def voice_incoming(request: HttpRequest) -> HttpResponse:
     p = request.POST
@@ -67,13 +83,13 @@ def voice_incoming(request: HttpRequest) -> HttpResponse:
 
 @twilio_webhook
 def voice_language(request: HttpRequest, call_sid: str) -> HttpResponse:
-    return twiml.response(ivr.language_chosen(_session(call_sid), request.POST.get("Digits", "")))
+    return twiml.response(ivr.language_chosen(_menu_session(request, call_sid), request.POST.get("Digits", "")))
 
 
 @twilio_webhook
 def voice_menu(request: HttpRequest, call_sid: str) -> HttpResponse:
     flow = request.GET.get("flow", "open")
-    return twiml.response(ivr.menu_chosen(_session(call_sid), flow, request.POST.get("Digits", "")))
+    return twiml.response(ivr.menu_chosen(_menu_session(request, call_sid), flow, request.POST.get("Digits", "")))
 
 
 @twilio_webhook

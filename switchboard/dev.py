@@ -40,6 +40,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Callable, Iterator, Sequence
 
+from switchboard import embedded
+
 if TYPE_CHECKING:
     import psutil
 
@@ -352,11 +354,16 @@ def pg_initdb(account: pwd.struct_passwd | None) -> None:
 
 
 def pg_start(port: int, account: pwd.struct_passwd | None) -> None:
-    """Start the server on 127.0.0.1:port over TCP only (unix socket paths under a deep
-    checkout exceed the 107-byte limit). pg_ctl daemonizes with setsid, so a Ctrl-C in the
-    terminal does not reach postgres; we stop it ourselves."""
+    """Start the server on 127.0.0.1:port and on a Unix socket (``embedded.pg_socket_dir``:
+    cheaper round trips for everything on this machine). pg_ctl daemonizes with setsid, so a
+    Ctrl-C in the terminal does not reach postgres; we stop it ourselves."""
+    socket_dir = embedded.pg_socket_dir(PG_DATA)
+    socket_dir.mkdir(mode=0o755, exist_ok=True)
+    if account is not None:
+        os.chown(socket_dir, account.pw_uid, account.pw_gid)
     # Django under ASGI holds a connection per request in flight: room for a busy night.
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c max_connections=300"
+    options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='{socket_dir}' "
+               "-c max_connections=300")
     try:
         pg_tool("pg_ctl", "-D", str(PG_DATA), "-w", "-t", "60", "-l", str(PG_LOG), "-o", options,
                 "start", account=account, timeout=90)
@@ -384,11 +391,11 @@ def pg_stop(account: pwd.struct_passwd | None) -> None:
     say("postgres: stopped")
 
 
-def pg_ensure_database(url_base: str) -> None:
+def pg_ensure_database(admin_url: str) -> None:
     """CREATE DATABASE switchboard unless it exists (CREATE DATABASE has no IF NOT EXISTS)."""
     import psycopg
 
-    with psycopg.connect(f"{url_base}/postgres", autocommit=True, connect_timeout=10) as conn:
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
@@ -433,9 +440,8 @@ def start_postgres(stoppers: list[Stopper]) -> str:
         pg_start(port, account)
         say(f"postgres: started on 127.0.0.1:{port} ({rel(PG_DATA)})")
     PG_PORT_FILE.write_text(f"{port}\n")
-    url_base = f"postgres://{PG_SUPERUSER}@127.0.0.1:{port}"
-    pg_ensure_database(url_base)
-    return f"{url_base}/{DB_NAME}"
+    pg_ensure_database(embedded.pg_url(PG_DATA, port, PG_SUPERUSER, "postgres"))
+    return embedded.pg_url(PG_DATA, port, PG_SUPERUSER, DB_NAME)
 
 
 # --------------------------------------------------------------------------- redis

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
+from switchboard import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -124,16 +126,19 @@ TEMPLATES = [
 ]
 
 # --- Data --------------------------------------------------------------------------
+_EMBEDDED = Path(os.getenv("SWITCHBOARD_VAR", BASE_DIR / "var")).resolve()
+
+
 def _embedded_port(name: str, default: int) -> int:
     """The port `make run` chose for its embedded server (remembered under var/), so
     `python manage.py ...` in a second terminal reaches the same servers."""
     try:
-        return int((Path(os.getenv("SWITCHBOARD_VAR", BASE_DIR / "var")) / f"{name}.port").read_text().strip())
+        return int((_EMBEDDED / f"{name}.port").read_text().strip())
     except (OSError, ValueError):
         return default
 
 
-DATABASE_URL = os.getenv("DATABASE_URL", f"postgres://postgres@127.0.0.1:{_embedded_port('postgres', 55432)}/switchboard")
+DATABASE_URL = os.getenv("DATABASE_URL") or embedded.pg_url(_EMBEDDED / "postgres", _embedded_port("postgres", 55432))
 # Under ASGI every HTTP request runs its sync code on a thread of its own, so a persistent
 # connection (CONN_MAX_AGE) is never reused there: each request would start a PostgreSQL
 # backend with cold caches. The ASGI server therefore lends connections from a pool per
@@ -151,6 +156,9 @@ DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME", "test_sw
 # The first webhook of each call runs as a prepared statement (switchboard/db.py). Set 0
 # behind a pooler that cannot keep them: PgBouncer before 1.22, or without max_prepared_statements.
 DB_PREPARED_STATEMENTS = envbool("DB_PREPARED_STATEMENTS", "1")
+# A call's first webhook, when it leaves the caller in the menu, commits without waiting for
+# the disk (answering.acd.services.call_arrive says why that loses nothing). 1: wait anyway.
+ARRIVAL_SYNCHRONOUS_COMMIT = envbool("ARRIVAL_SYNCHRONOUS_COMMIT", "0")
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

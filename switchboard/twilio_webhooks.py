@@ -8,15 +8,19 @@ token of the (sub)account that owns the number.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
 import logging
 from http import HTTPStatus
+from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 from twilio.request_validator import RequestValidator
 
@@ -54,23 +58,60 @@ def signature_valid(request: HttpRequest, *, use_database: bool = True) -> bool:
                for token in _tokens(params.get("AccountSid", ""), use_database=use_database))
 
 
-def _signed_by(token: str, url: str, params, signature: str) -> bool:
+def _signed_by(token: str, url: str, params: MultiValueDict, signature: str) -> bool:
     """The URL exactly as we rebuilt it is what Twilio signs: one HMAC, on every call's every
     webhook. Anything else (the URL with the default port added or removed) goes to the
     library's full check, which computes the other variants."""
-    validator = RequestValidator(token)
-    return (hmac.compare_digest(validator.compute_signature(url, params).encode(), signature.encode())
-            or validator.validate(url, params, signature))
+    return (hmac.compare_digest(_signature(token, url, params).encode(), signature.encode())
+            or RequestValidator(token).validate(url, params, signature))
+
+
+def _signature(token: str, url: str, params: MultiValueDict) -> str:
+    """``RequestValidator.compute_signature``, the same string signed the same way (the URL,
+    then each name and value, sorted) in one join instead of a concatenation per parameter:
+    a third of the time for the two dozen parameters of a voice webhook. Tests compare the
+    two."""
+    signed = url + "".join(name + value for name, values in sorted(params.lists()) for value in sorted(set(values)))
+    return base64.b64encode(hmac.new(token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
 
 
 def request_key(request: HttpRequest) -> str:
     """What makes two requests the same request: path, query and every parameter."""
-    digest = hashlib.sha256(request.path.encode())
-    digest.update(request.META.get("QUERY_STRING", "").encode())
-    for key in sorted(request.POST):
-        for value in sorted(request.POST.getlist(key)):
-            digest.update(b"\0" + key.encode() + b"\0" + value.encode())
-    return digest.hexdigest()
+    parts = [request.path, request.META.get("QUERY_STRING", "")]
+    parts += (f"{name}\0{value}" for name, values in sorted(request.POST.lists()) for value in sorted(values))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _read_form(request: HttpRequest) -> None:
+    """Parse Twilio's form-encoded parameters into ``request.POST``, as Django would, but in a
+    sixth of the time: Django's ``QueryDict`` adds them one at a time through three layers,
+    0.15 ms for the two dozen parameters of every voice webhook (measured; README,
+    "Figures"). Same rules as ``QueryDict``: UTF-8 (else Latin-1), ``+`` and ``%xx``
+    decoded with bad bytes replaced, blank values kept, at most
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` fields; the size limit is ``request.body``'s. Any
+    other content type is left to Django."""
+    if request.content_type != _FORM:
+        return
+    body = request.body
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        text = body.decode("iso-8859-1")
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    if limit is not None and text.count("&") + 1 > limit:
+        raise TooManyFieldsSent("The number of GET/POST parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS.")
+    form: dict[str, list[str]] = {}
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in field or "+" in field:
+            name, value = unquote_plus(name), unquote_plus(value)
+        form.setdefault(name, []).append(value)
+    request.POST = MultiValueDict(form)
 
 
 def twilio_webhook(view=None, *, idempotent: bool = True, use_database: bool = True):
@@ -84,6 +125,7 @@ def twilio_webhook(view=None, *, idempotent: bool = True, use_database: bool = T
         def wrapper(request: HttpRequest, *args, **kwargs):
             if request.method != "POST":
                 return HttpResponse(status=HTTPStatus.METHOD_NOT_ALLOWED)
+            _read_form(request)
             if not signature_valid(request, use_database=use_database):
                 logger.warning("forged or unsigned Twilio request refused: %s from %s (CallSid=%s MessageSid=%s)",
                                request.path, request.META.get("REMOTE_ADDR"), request.POST.get("CallSid", ""),

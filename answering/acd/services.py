@@ -70,14 +70,24 @@ def call_arrive(*, session: CallSession, reply: str, request_key: str, path: str
 
     The answer is claimed first (``ON CONFLICT DO NOTHING``), and the call and its record are
     only inserted when the claim is new: a copy of the request arriving meanwhile waits on the
-    claim's row, then finds it taken and reads the stored answer."""
+    claim's row, then finds it taken and reads the stored answer.
+
+    A call left in the menu (nearly every call) commits without waiting for the disk
+    (``synchronous_commit`` off for this one transaction, unless ARRIVAL_SYNCHRONOUS_COMMIT):
+    waiting for the flush was a tenth of the machine's work per webhook (README, "Figures").
+    Only a crash of the database server itself within that moment (a fraction of a second)
+    can lose such an arrival, and nothing depends on it: the caller's next webhook, which
+    names the call, the caller and the number as every webhook does, writes the call again
+    (``call_recover``). A call sent straight to the queue or to voicemail waits, as every
+    later change of every call does."""
     from answering.acd.models import TwilioRequest
     from answering.models import CallRecord
 
     session_columns, session_values = _insert_values(CallSession, vars(session))
     record_columns, record_values = _insert_values(CallRecord, _record_fields(session))
-    sql = _arrival_sql(session.client.schema_name, session_columns, record_columns)
-    claimed, session_id = db.fetchone_prepared(sql, [request_key, path[:200], reply, *session_values, *record_values])
+    wait_for_disk = session.state != State.IN_MENU or settings.ARRIVAL_SYNCHRONOUS_COMMIT
+    sql = _arrival_sql(session.client.schema_name, session_columns, record_columns, wait_for_disk)
+    claimed, session_id = db.fetchone_prepared(sql, [request_key, path[:200], reply, *session_values, *record_values])[:2]
     if not claimed:
         logger.info("retried Twilio request %s answered from the record", path)
         return TwilioRequest.objects.values_list("body", flat=True).get(key=request_key)
@@ -94,8 +104,30 @@ def call_arrive(*, session: CallSession, reply: str, request_key: str, path: str
     return reply
 
 
+def call_recover(*, call_sid: str, client: Client, from_number: str, to_number: str,
+                 account_sid: str = "") -> CallSession:
+    """A call the caller is in the menu of but the database does not know: its arrival, which
+    commits without waiting for the disk (``call_arrive``), was lost to a crash of the
+    database server. Written again from what the caller's webhook says, in the menu (its
+    arrival time is now: the true one went with the crash); a copy of the same webhook
+    racing this one finds the call written and uses it."""
+    session = call_new(call_sid=call_sid, client=client, from_number=from_number, to_number=to_number,
+                       account_sid=account_sid)
+    call_enter_menu(session=session)
+    try:
+        with transaction.atomic():
+            session.save(force_insert=True)
+            _sync_record(session)
+    except IntegrityError:
+        return CallSession.objects.select_related("client").get(call_sid=call_sid)
+    logger.warning("call %s to %s was not known (its arrival was lost): written again, in the menu",
+                   call_sid, to_number)
+    return session
+
+
 @functools.cache
-def _arrival_sql(schema: str, session_columns: tuple[str, ...], record_columns: tuple[str, ...]) -> str:
+def _arrival_sql(schema: str, session_columns: tuple[str, ...], record_columns: tuple[str, ...],
+                 wait_for_disk: bool = True) -> str:
     from answering.acd.models import TwilioRequest
     from answering.models import CallRecord
 
@@ -110,7 +142,9 @@ def _arrival_sql(schema: str, session_columns: tuple[str, ...], record_columns: 
         f"SELECT {', '.join(['%s'] * len(session_columns))} FROM answer ON CONFLICT (call_sid) DO NOTHING RETURNING id), "
         f"record AS (INSERT INTO {quote(schema)}.{quote(CallRecord._meta.db_table)} ({', '.join(record_columns)}) "
         f"SELECT {', '.join(['%s'] * len(record_columns))} FROM call ON CONFLICT (call_sid) DO NOTHING) "
-        "SELECT (SELECT key FROM answer), (SELECT id FROM call)")
+        "SELECT (SELECT key FROM answer), (SELECT id FROM call)"
+        # set_config(..., true): for this statement's own transaction only.
+        + ("" if wait_for_disk else ", set_config('synchronous_commit', 'off', true) IS NULL"))
 
 
 # Field types (exactly these: a subclass may convert, like PhoneNumberField) whose database

@@ -176,3 +176,93 @@ def test_the_first_webhook_writes_the_clients_record_of_the_call(world, flows):
     with schema_context("bobsplumbing"):
         record = CallRecord.objects.get(call_sid=params["CallSid"])
     assert record.outcome == "in_progress" and record.caller == params["From"] and record.number_dialed == BOB_NUMBER
+
+
+def _synchronous_commit() -> str:
+    """The setting the test's transaction will commit with (a webhook's statements ran in it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        return cursor.fetchone()[0]
+
+
+def test_an_arrival_left_in_the_menu_commits_without_waiting_for_the_disk(world, flows):
+    assert _synchronous_commit() == "on"
+    assert _post("/twilio/voice/incoming", _incoming()).status_code == HTTPStatus.OK
+    assert CallSession.objects.get(from_number="+12125559876").state == CallSession.State.IN_MENU
+    assert _synchronous_commit() == "off"
+
+
+def test_an_arrival_sent_straight_to_the_queue_waits_for_the_disk(world, flows):
+    from django_tenants.utils import schema_context
+
+    from answering.services import call_flow_replace
+    from tests.answering.conftest import BOB_FLOW
+
+    with schema_context("bobsplumbing"):
+        call_flow_replace(**{**BOB_FLOW, "options": []})  # no menu: open hours go straight to the queue
+    assert _post("/twilio/voice/incoming", _incoming()).status_code == HTTPStatus.OK
+    assert CallSession.objects.get(from_number="+12125559876").state == CallSession.State.QUEUED
+    assert _synchronous_commit() == "on"
+
+
+def test_arrivals_wait_for_the_disk_when_configured_to(world, flows, settings):
+    settings.ARRIVAL_SYNCHRONOUS_COMMIT = True
+    assert _post("/twilio/voice/incoming", _incoming()).status_code == HTTPStatus.OK
+    assert CallSession.objects.get(from_number="+12125559876").state == CallSession.State.IN_MENU
+    assert _synchronous_commit() == "on"
+
+
+def _lose_the_arrival(call_sid: str, schema: str) -> None:
+    """What a crash of the database server right after an in-menu arrival's commit does."""
+    from django_tenants.utils import schema_context
+
+    from answering.models import CallRecord
+
+    CallSession.objects.filter(call_sid=call_sid).delete()
+    with schema_context(schema):
+        CallRecord.objects.filter(call_sid=call_sid).delete()
+
+
+def test_a_call_whose_arrival_was_lost_is_written_again_by_the_callers_next_webhook(world, flows):
+    from django_tenants.utils import schema_context
+
+    from answering.models import CallRecord
+
+    params = _incoming()
+    assert _post("/twilio/voice/incoming", params).status_code == HTTPStatus.OK
+    _lose_the_arrival(params["CallSid"], "bobsplumbing")
+
+    response = _post(f"/twilio/voice/menu/{params['CallSid']}?flow=open", {**params, "Digits": "2"})
+    assert response.status_code == HTTPStatus.OK and "<Enqueue" in response.content.decode()
+    session = CallSession.objects.get(call_sid=params["CallSid"])
+    assert (session.client.schema_name, session.state, session.from_number, session.to_number, session.menu_choice) == \
+        ("bobsplumbing", CallSession.State.QUEUED, params["From"], BOB_NUMBER, "open:2")
+    with schema_context("bobsplumbing"):
+        record = CallRecord.objects.get(call_sid=params["CallSid"])
+    assert (record.caller, record.outcome, record.menu_choice) == (params["From"], "in_progress", "open:2")
+    assert record.queued_at is not None
+
+
+def test_a_lost_arrival_before_the_language_choice_is_written_again_in_the_chosen_language(world, flows):
+    from tests.answering.conftest import CHARLIE_NUMBER
+
+    params = _incoming(To=CHARLIE_NUMBER)
+    assert "Para español" in _post("/twilio/voice/incoming", params).content.decode()
+    _lose_the_arrival(params["CallSid"], "charlieclinic")
+
+    response = _post(f"/twilio/voice/language/{params['CallSid']}", {**params, "Digits": "2"})
+    assert "Para citas" in response.content.decode()
+    session = CallSession.objects.get(call_sid=params["CallSid"])
+    assert (session.client.schema_name, session.language, session.state) == \
+        ("charlieclinic", "es", CallSession.State.IN_MENU)
+
+
+@pytest.mark.parametrize("change", [{"To": "+19995550000"}, {"CallSid": "CA" + "f" * 32}])
+def test_a_menu_webhook_for_an_unknown_call_writes_nothing_unless_it_names_a_clients_number_and_itself(
+        world, flows, change):
+    params = _incoming()
+    response = _post(f"/twilio/voice/menu/{params['CallSid']}?flow=open", {**params, **change, "Digits": "2"})
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert not CallSession.objects.exists()

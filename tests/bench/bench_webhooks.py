@@ -3,7 +3,7 @@
 Run with `make bench` (or `python tests/bench/bench_webhooks.py`). The server is started
 the way the README runs production's HTTP: `gunicorn switchboard.wsgi --workers 4` with
 DEBUG=0 (`BENCH_SERVER=asgi`: `uvicorn switchboard.asgi --workers 4`, HTTP and WebSockets
-in one server, for comparison). Every request is a new call (its own CallSid, correctly signed), so each
+in one server, for comparison). Every request is a new call, with the parameters Twilio sends (its own CallSid and caller, correctly signed), so each
 one creates a call session and a call record and answers the client's greeting and menu.
 The baseline, measured in the same run against the same server: POST /ping, a minimal
 view behind the same middleware, in blocks of 500 requests taking turns with the webhook's
@@ -30,6 +30,16 @@ BLOCK = 500  # requests per block; the baseline and the webhook take turns
 SERVER = os.getenv("BENCH_SERVER", "wsgi")  # how production serves HTTP; "asgi": uvicorn alone
 TOKEN = "bench-auth-token"
 NUMBER = "+13125550160"
+
+
+def incoming_params(to: str = NUMBER) -> dict:
+    """What Twilio posts to the voice URL when a call comes in: a new CallSid, a caller from
+    anywhere in the area code, and the caller's and number's whereabouts (TWILIO.md)."""
+    caller = f"+1312{random.randrange(2000000, 9999999)}"
+    where = {"City": "CHICAGO", "State": "IL", "Zip": "60601", "Country": "US"}
+    return {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": "AC" + "b" * 32, "ApiVersion": "2010-04-01",
+            "CallStatus": "ringing", "Direction": "inbound", "From": caller, "Caller": caller, "To": to, "Called": to,
+            **{f"{who}{part}": value for who in ("From", "Caller", "To", "Called") for part, value in where.items()}}
 
 
 def _sign(url: str, params: dict) -> str:
@@ -114,10 +124,7 @@ def main() -> None:
                 baseline = [("/ping", b"", {"Host": "localhost"})] * REQUESTS
                 incoming = []
                 for n in range(REQUESTS):
-                    # As Twilio sends them: random CallSids, and callers from all over the area code.
-                    params = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": "AC" + "b" * 32,
-                              "From": f"+1312{random.randrange(2000000, 9999999)}", "To": NUMBER,
-                              "CallStatus": "ringing", "Direction": "inbound"}
+                    params = incoming_params()
                     headers = {"Host": "localhost", "Content-Type": "application/x-www-form-urlencoded",
                                "X-Twilio-Signature": _sign(f"{public}/twilio/voice/incoming", params)}
                     incoming.append(("/twilio/voice/incoming", urlencode(params).encode(), headers))
