@@ -91,9 +91,10 @@ def _read_form(request: HttpRequest) -> None:
     0.15 ms for the two dozen parameters of every voice webhook (measured; README,
     "Figures"). Same rules as ``QueryDict``: UTF-8 (else Latin-1), ``+`` and ``%xx``
     decoded with bad bytes replaced, blank values kept, at most
-    ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` fields; the size limit is ``request.body``'s. Any
-    other content type is left to Django."""
-    if request.content_type != _FORM:
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` fields; the size limit is ``request.body``'s; the
+    result reads like a ``QueryDict`` (a ``MultiValueDict``, its base). Any other content
+    type or charset is left to Django."""
+    if request.content_type != _FORM or request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
         return
     body = request.body
     try:

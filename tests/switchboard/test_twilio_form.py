@@ -6,6 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.core.exceptions import BadRequest
 from django.http import QueryDict
 from django.test import RequestFactory
 from twilio.request_validator import RequestValidator
@@ -37,6 +38,15 @@ def test_other_content_types_are_left_to_django():
     request = RequestFactory().post("/twilio/voice/incoming", {"CallSid": "CA1"})  # multipart
     _read_form(request)
     assert request.POST["CallSid"] == "CA1" and isinstance(request.POST, QueryDict)
+
+
+def test_another_charset_is_left_to_django():
+    """Which refuses it (a 400): form bodies must be UTF-8 since Django 5.0."""
+    request = RequestFactory().post("/twilio/voice/incoming", b"City=Montr%E9al",
+                                    content_type="application/x-www-form-urlencoded; charset=iso-8859-1")
+    _read_form(request)
+    with pytest.raises(BadRequest):
+        request.POST
 
 
 def test_too_many_parameters_get_a_400(client, settings, world):
