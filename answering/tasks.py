@@ -51,6 +51,12 @@ def twilio_requests_prune() -> int:
     return deleted
 
 
+@app.task(ignore_result=True)
+def call_sessions_prune() -> int:
+    """Hourly (beat): ended calls leave the live table after ACD_SESSION_RETENTION_DAYS."""
+    return acd.call_sessions_prune()
+
+
 @app.task(acks_late=True, ignore_result=True)
 def agent_console_gone(agent_id: int) -> bool:
     """Runs a grace period after a console disconnects; does nothing if one came back."""

@@ -214,6 +214,7 @@ CELERY_BEAT_SCHEDULE = {
     "acd-sweep": {"task": "answering.tasks.acd_sweep", "schedule": float(os.getenv("ACD_SWEEP_SECONDS", "5"))},
     "outbox-sweep": {"task": "answering.tasks.outbox_sweep", "schedule": float(os.getenv("OUTBOX_SWEEP_SECONDS", "5"))},
     "twilio-requests-prune": {"task": "answering.tasks.twilio_requests_prune", "schedule": 3600.0},
+    "call-sessions-prune": {"task": "answering.tasks.call_sessions_prune", "schedule": 3600.0},
 }
 
 # --- Auth --------------------------------------------------------------------------
@@ -265,6 +266,9 @@ if TWILIO_MODE == "simulate" and not TWILIO_AUTH_TOKEN:
 ACD_OFFER_TIMEOUT_SECONDS = envint("ACD_OFFER_TIMEOUT_SECONDS", "15")
 ACD_MISSED_OFFERS_BEFORE_AWAY = envint("ACD_MISSED_OFFERS_BEFORE_AWAY", "3")
 ACD_SWEEP_SECONDS = envint("ACD_SWEEP_SECONDS", "5")
+# Ended calls stay in the live table this long (late recording and status callbacks find
+# them), then an hourly task deletes them; each client's call record keeps the call.
+ACD_SESSION_RETENTION_DAYS = envint("ACD_SESSION_RETENTION_DAYS", "7")
 # An agent whose console is gone this long is away, and a pending offer moves on.
 CONSOLE_GRACE_SECONDS = envint("CONSOLE_GRACE_SECONDS", "10")
 # A client's queue panel is pushed to every console at most once per this many ms (the

@@ -491,6 +491,20 @@ def acd_sweep() -> dict[str, int]:
     return {"expired": expired, "wrapped": wrapped, "offered": offered}
 
 
+def call_sessions_prune(*, batch: int = 5000) -> int:
+    """Delete calls ended more than ACD_SESSION_RETENTION_DAYS ago from the live table, whose
+    every index every new call writes (the client's call record keeps each call). In batches,
+    each its own short transaction: an hour's backlog never holds locks for long. Returns how
+    many went."""
+    cutoff = timezone.now() - timedelta(days=settings.ACD_SESSION_RETENTION_DAYS)
+    old = CallSession.objects.filter(Q(ended_at__lt=cutoff) | Q(ended_at__isnull=True, arrived_at__lt=cutoff),
+                                     state__in=ENDED_STATES)
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:batch]):
+        deleted += CallSession.objects.filter(pk__in=ids).delete()[0]
+    return deleted
+
+
 # --- Internals -------------------------------------------------------------------------
 
 def _transition(session: CallSession, to: str, *, record_after_commit: bool = False, **fields) -> CallSession:

@@ -180,3 +180,34 @@ def test_an_accepted_call_is_announced_to_queues_and_supervisors(world, monkeypa
         assert acd.call_accept(call_id=call.pk, agent=world.ben) is not None
     assert ("client.bobsplumbing.queue", "queue") in pushed
     assert ("supervisors", "agent") in pushed
+
+
+def test_calls_ended_past_the_retention_leave_the_live_table_and_nothing_else_does(world, settings):
+    from django_tenants.utils import schema_context
+
+    from answering.models import CallRecord
+
+    settings.ACD_SESSION_RETENTION_DAYS = 7
+    now = timezone.now()
+
+    def call(state, *, ended_days_ago=None, arrived_days_ago=0):
+        return CallSession.objects.create(
+            call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111", from_number="+12125559876",
+            state=state, arrived_at=now - timedelta(days=arrived_days_ago),
+            ended_at=None if ended_days_ago is None else now - timedelta(days=ended_days_ago))
+
+    gone = [call(state, ended_days_ago=8, arrived_days_ago=8)
+            for state in (State.COMPLETED, State.ABANDONED, State.VOICEMAIL, State.TRANSFERRED, State.FAILED)]
+    gone.append(call(State.FAILED, arrived_days_ago=9))  # failed before it began: no end time
+    kept = [call(State.COMPLETED, ended_days_ago=6, arrived_days_ago=6),
+            call(State.WRAP_UP, ended_days_ago=8, arrived_days_ago=8),  # wrap-up not over: still live
+            call(State.QUEUED, arrived_days_ago=8), call(State.IN_MENU, arrived_days_ago=8)]
+    with schema_context("bobsplumbing"):
+        CallRecord.objects.create(call_sid=gone[0].call_sid, caller=gone[0].from_number, number_dialed="+12125550111",
+                                  arrived_at=gone[0].arrived_at, outcome="answered")
+
+    assert acd.call_sessions_prune(batch=2) == len(gone)
+    assert set(CallSession.objects.values_list("pk", flat=True)) == {session.pk for session in kept}
+    with schema_context("bobsplumbing"):
+        assert CallRecord.objects.filter(call_sid=gone[0].call_sid).exists()
+    assert acd.call_sessions_prune() == 0
