@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from answering.acd import services as acd
 from answering.acd.models import AgentPresence, CallSession
-from tenants import services as tenant_services
-from tenants.models import User
 
 pytestmark = pytest.mark.django_db
 State = CallSession.State
