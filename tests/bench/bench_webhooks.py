@@ -3,8 +3,9 @@
 Run with `make bench` (or `python tests/bench/bench_webhooks.py`). The server is started
 the way the README runs production's HTTP: `gunicorn switchboard.wsgi --workers 4` with
 DEBUG=0 (`BENCH_SERVER=asgi`: `uvicorn switchboard.asgi --workers 4`, HTTP and WebSockets
-in one server, for comparison). Every request is a new call, with the parameters Twilio sends (its own CallSid and caller, correctly signed), so each
-one creates a call session and a call record and answers the client's greeting and menu.
+in one server, for comparison). Every request is a new call with the parameters Twilio
+sends (its own CallSid and caller, correctly signed), so each one creates a call session
+and a call record and answers the client's greeting and menu.
 The baseline, measured in the same run against the same server: POST /ping, a minimal
 view behind the same middleware, in blocks of 500 requests taking turns with the webhook's
 (this machine is shared; its speed drifts from one second to the next). Targets: at least half the baseline's throughput, and
