@@ -10,12 +10,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from answering import delivery as delivery_services
 from answering import delivery_selectors, flow_cache, ivr, twiml
+from answering.acd import selectors as acd_selectors
 from answering.acd import services as acd
 from answering.acd.models import CallSession
 from switchboard.twilio_webhooks import request_key, twilio_webhook
@@ -47,14 +47,17 @@ def _client_for(number: str | None):
 
 
 def _session(call_sid: str) -> CallSession:
-    return get_object_or_404(CallSession.objects.select_related("client"), call_sid=call_sid)
+    session = acd_selectors.call_by_sid(call_sid)
+    if session is None:
+        raise Http404("No such call.")
+    return session
 
 
 def _menu_session(request: HttpRequest, call_sid: str) -> CallSession:
     """The call whose caller is in the menu; written again if the database lost its arrival
     (``acd.call_recover``). Only to the number Twilio names in the same request, and only
     when that number answers for a client."""
-    session = CallSession.objects.select_related("client").filter(call_sid=call_sid).first()
+    session = acd_selectors.call_by_sid(call_sid)
     if session is not None:
         return session
     p = request.POST
@@ -135,7 +138,7 @@ def voice_recording(request: HttpRequest, call_sid: str) -> HttpResponse:
 @twilio_webhook
 def voice_status(request: HttpRequest) -> HttpResponse:
     p = request.POST
-    session = CallSession.objects.select_related("client").filter(call_sid=p.get("CallSid", "")).first()
+    session = acd_selectors.call_by_sid(p.get("CallSid", ""))
     if session is None:
         logger.info("status %s for unknown call %s", p.get("CallStatus"), p.get("CallSid"))
     else:

@@ -12,6 +12,11 @@ from tenants.models import AgentProfile, Client, User
 State = CallSession.State
 
 
+def call_by_sid(call_sid: str) -> CallSession | None:
+    """The call Twilio names, with its client (every webhook reads the client's flow)."""
+    return CallSession.objects.select_related("client").filter(call_sid=call_sid).first()
+
+
 def agent_clients(agent: User) -> list[Client]:
     profile = AgentProfile.objects.filter(user=agent).first()
     return list(profile.clients.order_by("name")) if profile else []
