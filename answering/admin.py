@@ -4,7 +4,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from answering import scripts as script_services
+from answering.messages.acknowledge import message_acknowledge
 from answering.models import (
     AnsweringSettings,
     BusinessHours,
@@ -43,6 +43,11 @@ from answering.models import (
     Team,
     VoicemailMessage,
 )
+from answering.scripts.definition import script_normalize
+from answering.scripts.rendering import ScriptContext, script_render
+from answering.scripts.selectors import script_menu_conflicts
+from answering.scripts.services import script_export_json, script_import_json, script_publish
+from answering.scripts.validation import Problem, ScriptInvalid, script_validate
 from switchboard.admin_sites import (
     ClientDataInline,
     ClientDataModelAdmin,
@@ -171,10 +176,10 @@ class BranchFormSet(_StashedFormSet):
             return  # their own errors say what is wrong first
         definition, problems = _definition_from_forms(main.cleaned_data, steps.live_rows(), fields.live_rows(),
                                                       self.live_rows(), self.languages)
-        problems += script_services.script_validate(definition=definition, languages=self.languages)
+        problems += script_validate(definition=definition, languages=self.languages)
         if not problems:
-            d = script_services.script_normalize(definition)
-            problems += script_services.script_menu_conflicts(key=main.instance.key if main.instance.pk else d["key"],
+            d = script_normalize(definition)
+            problems += script_menu_conflicts(key=main.instance.key if main.instance.pk else d["key"],
                                                               used_for=d["used_for"], is_default=d["is_default"])
         if problems:
             self.script_problems = problems
@@ -183,7 +188,6 @@ class BranchFormSet(_StashedFormSet):
 
 def _definition_from_forms(script: dict, steps: list[dict], fields: list[dict], branches: list[dict],
                            languages: list[str]) -> tuple[dict, list]:
-    Problem = script_services.Problem
     keys = [s["key"] for s in steps]
     problems = [Problem(f"the field “{f['name']}” is on step “{f['step_key']}”, which does not exist.", f["step_key"])
                 for f in fields if f["step_key"] not in keys]
@@ -352,7 +356,7 @@ class ScriptAdmin(ClientDataModelAdmin):
         super().save_related(request, form, formsets, change)
         script = form.instance
         previous = script.current_version_id
-        version = script_services.script_publish(script=script, by=request.user,
+        version = script_publish(script=script, by=request.user,
                                                  languages=list(request.tenant.languages))
         if version.pk != previous:
             messages.success(request, f"Published version {version.number} of “{script.name}”; calls already "
@@ -373,11 +377,11 @@ class ScriptAdmin(ClientDataModelAdmin):
         if not obj or not obj.current_version_id:
             return ""
         client = request.tenant
-        context = script_services.ScriptContext(
+        context = ScriptContext(
             client_name=client.name, time_zone=client.time_zone, caller_number=SAMPLE_CALLER,
             agent_first_name=request.user.first_name,
         )
-        renders = [script_services.script_render(version=obj.current_version, language=lang, context=context)
+        renders = [script_render(version=obj.current_version, language=lang, context=context)
                    for lang in client.languages]
         return render_to_string("admin/answering/script/preview.html", {
             "renders": [(LANGUAGE_LABELS.get(r.language, r.language), r) for r in renders],
@@ -401,15 +405,13 @@ class ScriptAdmin(ClientDataModelAdmin):
         script = Script.objects.filter(pk=pk).first()
         if script is None or not self.has_view_permission(request, script):
             return redirect(reverse(f"{self.admin_site.name}:answering_script_changelist"))
-        body = json.dumps(script_services.script_export_json(script=script), indent=2, ensure_ascii=False)
+        body = json.dumps(script_export_json(script=script), indent=2, ensure_ascii=False)
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="script-{script.key}.json"'
         return response
 
     def import_view(self, request):
         if not self.has_add_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         request.current_app = self.admin_site.name
         problems, text = [], ""
@@ -417,9 +419,9 @@ class ScriptAdmin(ClientDataModelAdmin):
             upload = request.FILES.get("file")
             text = upload.read().decode("utf-8", errors="replace") if upload else request.POST.get("document", "")
             try:
-                script = script_services.script_import_json(data=text, by=request.user,
+                script = script_import_json(data=text, by=request.user,
                                                             languages=list(request.tenant.languages))
-            except script_services.ScriptInvalid as exc:
+            except ScriptInvalid as exc:
                 problems = exc.problems
             else:
                 messages.success(request, f"Imported “{script.name}” (version {script.current_version.number}).")
@@ -454,8 +456,6 @@ class MessageAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Acknowledge (stop escalating) on the client's behalf")
     def acknowledge(self, request, queryset):
-        from answering.delivery import message_acknowledge
-
         done = sum(message_acknowledge(message=m, by=str(request.user), via="admin") for m in queryset)
         self.message_user(request, f"{done} message{'s' if done != 1 else ''} acknowledged.")
 

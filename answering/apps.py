@@ -6,4 +6,4 @@ class AnsweringConfig(AppConfig):
     verbose_name = "Answering"
 
     def ready(self) -> None:
-        from answering import signals  # noqa: F401  (connects the flow cache's invalidation)
+        from answering.flow import signals  # noqa: F401  (connects the flow cache's invalidation; models must be loaded first)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from answering import selectors
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django_tenants.utils import schema_context
+
+from answering import live, selectors
+from answering.acd import consoles
+from answering.acd import services as acd
+from answering.acd.models import CallSession
+from answering.acd.selectors import agent_clients, agent_snapshot
+from answering.acd.tasks import agent_console_gone_task
+from answering.messages import services
+from answering.metrics import wallboard_snapshot
+from answering.scripts.rendering import script_next_step
+from tenants.selectors import client_list
 from tenants.websocket import ClientConsumer
 
 
@@ -13,15 +26,13 @@ class PortalConsumer(ClientConsumer):
         return self.client is not None
 
     def groups_for(self, user) -> list[str]:
-        from answering import live
-
         return [live.client_portal_group(self.client.schema_name)]
 
     def snapshot(self) -> dict:
-        settings = selectors.answering_settings_get()
+        settings_row = selectors.answering_settings_get()
         return {
             "client": {"name": self.client.name, "slug": self.client.slug, "time_zone": self.client.time_zone},
-            "greeting": settings.greeting if settings else "",
+            "greeting": settings_row.greeting if settings_row else "",
             "knowledge": [{"title": f.title, "body": f.body} for f in selectors.knowledge_fact_list()],
         }
 
@@ -35,37 +46,24 @@ class AgentConsumer(ClientConsumer):
         return self.client is None and user.is_platform_user and hasattr(user, "agent_profile")
 
     def groups_for(self, user) -> list[str]:
-        from answering import live
-        from answering.acd.selectors import agent_clients
-
         return [live.agent_group(user.pk), *(live.client_queue_group(c.schema_name) for c in agent_clients(user))]
 
     def snapshot(self) -> dict:
-        from answering.acd.selectors import agent_snapshot
-
         return agent_snapshot(self.user)
 
     async def connect(self) -> None:
         await super().connect()
         if getattr(self, "user", None) is not None:
-            from answering import consoles
-
             await self.in_client_schema(consoles.opened, self.user.pk, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)
         if getattr(self, "user", None) is not None:
-            from django.conf import settings
-
-            from answering import consoles, tasks
-
             await self.in_client_schema(consoles.closed, self.user.pk, self.channel_name)
             await self.in_client_schema(
-                lambda: tasks.agent_console_gone.apply_async((self.user.pk,), countdown=settings.CONSOLE_GRACE_SECONDS))
+                lambda: agent_console_gone_task.apply_async((self.user.pk,), countdown=settings.CONSOLE_GRACE_SECONDS))
 
     async def receive_json(self, content: dict, **kwargs) -> None:
-        from answering.acd import services as acd
-
         action = content.get("action")
         if action == "status":
             await self.in_client_schema(lambda: acd.agent_status_set(agent=self.user, status=content.get("status")))
@@ -105,14 +103,6 @@ class AgentConsumer(ClientConsumer):
 
     def _call_action(self, action: str, content: dict) -> dict | None:
         """A step of the agent's work on their current call, run in that call's client schema."""
-        from django.core.exceptions import ValidationError
-        from django_tenants.utils import schema_context
-
-        from answering import services
-        from answering.acd.models import CallSession
-        from answering.acd.selectors import call_script_version
-        from answering.scripts import script_next_step
-
         session = CallSession.objects.select_related("client").filter(
             pk=int(content.get("call", 0)), agent=self.user).first()
         if session is None:
@@ -121,7 +111,7 @@ class AgentConsumer(ClientConsumer):
         with schema_context(session.client.schema_name):
             if action == "script_next":
                 try:
-                    nxt = script_next_step(version=call_script_version(session), step=content["step"],
+                    nxt = script_next_step(version=acd.call_script_pin(session), step=content["step"],
                                            answers=answers)
                 except ValueError:  # a branch question left unanswered: ask it, don't fail
                     return {"type": "error", "message": "Answer this step's question to go on."}
@@ -151,14 +141,9 @@ class WallboardConsumer(ClientConsumer):
         return self.client is None and user.role in ("supervisor", "platform_admin")
 
     def groups_for(self, user) -> list[str]:
-        from answering import live
-        from tenants.selectors import client_list
-
         return [live.SUPERVISORS_GROUP, *(live.client_queue_group(c.schema_name) for c in client_list())]
 
     def snapshot(self) -> dict:
-        from answering.metrics import wallboard_snapshot
-
         return wallboard_snapshot()
 
     async def push(self, event: dict) -> None:

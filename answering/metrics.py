@@ -23,7 +23,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering.acd.models import AgentPresence, CallSession
+from answering.acd.models import AgentPresence, CallSession, SupervisorAlert
+from answering.models import AnsweringSettings, CallRecord
 from tenants.models import Client
 
 
@@ -40,8 +41,6 @@ class DayFigures:
 
 def day_figures(client: Client, day: date | None = None) -> DayFigures:
     """Today's (or ``day``'s) figures for one client, in its own time zone."""
-    from answering.models import AnsweringSettings, CallRecord
-
     tz = zoneinfo.ZoneInfo(client.time_zone)
     day = day or timezone.now().astimezone(tz).date()
     start = datetime.combine(day, time.min, tzinfo=tz)
@@ -88,7 +87,5 @@ def wallboard_snapshot() -> dict:
 
 def open_alerts(limit: int = 20) -> list[dict]:
     """What supervisors must act on: unacknowledged messages, deliveries failed for good."""
-    from answering.acd.models import SupervisorAlert
-
     return [{"id": a.pk, "client": a.client.schema_name, "kind": a.kind, "text": a.text, "at": a.created.isoformat()}
             for a in SupervisorAlert.objects.filter(resolved_at__isnull=True).select_related("client")[:limit]]

@@ -10,15 +10,24 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django_tenants.utils import schema_context
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VoiceGrant
 
-from answering import delivery as delivery_services
-from answering import delivery_selectors, flow_cache, ivr, twiml
 from answering.acd import selectors as acd_selectors
 from answering.acd import services as acd
 from answering.acd.models import CallSession
-from switchboard.twilio_webhooks import request_key, twilio_webhook
+from answering.flow import cache as flow_cache
+from answering.flow import ivr
+from answering.messages import delivery as delivery_services
+from answering.messages import selectors as delivery_selectors
+from answering.messages.acknowledge import callout_pressed
+from answering.messages.services import inbound_sms_receive
+from answering.messages.texts import callout_text
+from answering.twilio import twiml
+from answering.twilio.webhooks import request_key, twilio_webhook
 from tenants import selectors as tenant_selectors
 from tenants.phone import to_e164
 
@@ -164,8 +173,6 @@ def messaging_incoming(request: HttpRequest) -> HttpResponse:
     if client is None:
         logger.warning("SMS %s to unknown number %s", p.get("MessageSid"), p.get("To"))
         return twiml.response(twiml.sms_reply(None))
-    from answering.services import inbound_sms_receive
-
     with schema_context(client.schema_name):
         reply = inbound_sms_receive(client=client, message_sid=p.get("MessageSid", ""), from_number=p.get("From", ""),
                                     to_number=p.get("To", ""), body=p.get("Body", ""),
@@ -209,7 +216,7 @@ def callout(request: HttpRequest, schema: str, delivery_id: int) -> HttpResponse
     if delivery is None:
         return twiml.response(twiml.hangup())
     with schema_context(schema):
-        text = delivery_services.callout_text(delivery, client=client)
+        text = callout_text(delivery, client=client)
         acknowledged = delivery.message.acknowledged_at is not None
     action = reverse("twilio_callout_gather", args=[schema, delivery_id])
     return twiml.response(twiml.callout(text, action=action, already_acknowledged=acknowledged))
@@ -222,7 +229,7 @@ def callout_gather(request: HttpRequest, schema: str, delivery_id: int) -> HttpR
         return twiml.response(twiml.hangup())
     digits = request.POST.get("Digits", "")
     with schema_context(schema):
-        if delivery_services.callout_pressed(delivery=delivery, digits=digits, client=client) or \
+        if callout_pressed(delivery=delivery, digits=digits, client=client) or \
                 delivery.message.acknowledged_at is not None:
             return twiml.response(twiml.callout_acknowledged())
     return twiml.response(twiml.redirect(reverse("twilio_callout", args=[schema, delivery_id])))
@@ -244,9 +251,6 @@ def callout_status(request: HttpRequest, schema: str, delivery_id: int) -> HttpR
 def agent_voice_token(request: HttpRequest) -> JsonResponse:
     """A Twilio Voice SDK access token for the logged-in agent: their browser rings when a
     call they accepted is connected (the identity matches ivr.agent_identity)."""
-    from twilio.jwt.access_token import AccessToken
-    from twilio.jwt.access_token.grants import VoiceGrant
-
     user = request.user
     if not (user.is_platform_user and hasattr(user, "agent_profile")):
         return JsonResponse({"error": "Only agents have a browser phone."}, status=HTTPStatus.FORBIDDEN)
@@ -264,8 +268,6 @@ def agent_voice_token(request: HttpRequest) -> JsonResponse:
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
     """The agent console: one page; everything live arrives over /ws/agent/."""
-    from django.shortcuts import render
-
     if not (request.user.is_platform_user and hasattr(request.user, "agent_profile")):
         return HttpResponse("The console is for agents.", status=HTTPStatus.FORBIDDEN)
     return render(request, "console/console.html", {"grace_seconds": settings.CONSOLE_GRACE_SECONDS})
@@ -274,8 +276,6 @@ def console(request: HttpRequest) -> HttpResponse:
 @login_required
 def wallboard(request: HttpRequest) -> HttpResponse:
     """Supervisors' wallboard: one page; figures arrive over /ws/wallboard/."""
-    from django.shortcuts import render
-
     if request.user.role not in ("supervisor", "platform_admin"):
         return HttpResponse("The wallboard is for supervisors.", status=HTTPStatus.FORBIDDEN)
     return render(request, "console/wallboard.html")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from compliance.models import LedgerEntry
 from compliance.rules import Channel, Purpose
 
 
@@ -24,8 +25,6 @@ class LedgerSearchForm(forms.Form):
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
-        from compliance.models import LedgerEntry
-
         super().__init__(*args, **kwargs)
         self.fields["event"].choices = [("", "Any event"), *LedgerEntry.Event.choices]
 

@@ -1,10 +1,13 @@
 """The vocabulary the gate speaks, shared by the public and the tenant models.
 
 Numbers the law fixes live in the rule tables (compliance.platform.models), with their
-sources; what stays here is the vocabulary: purposes, channels, reason codes.
+sources; what stays here is the vocabulary: purposes, channels, opt-out sources, and the
+abandonment rate with its cap, which the gate and the selectors both speak of.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db import models
 
@@ -44,3 +47,18 @@ class OptOutSource(models.TextChoices):
 
 # Opt-outs made by text: only these may be lifted by a START / UNSTOP / YES text.
 TEXT_OPT_OUT_SOURCES = frozenset({OptOutSource.SMS_KEYWORD, OptOutSource.SMS_TEXT, OptOutSource.TWILIO_21610})
+
+
+# A campaign's abandonment rate over a rolling window (compliance.selectors computes it,
+# the gate stops autodialing at the cap).
+ABANDONMENT_CAP = 0.03  # TSR 310.4(b)(4)(i); 47 CFR 64.1200(a)(7)(i)
+ABANDONMENT_SLOW_DOWN = 0.025  # where the dialer starts easing off
+ABANDONMENT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class AbandonmentRate:
+    abandoned: int
+    live_answered: int  # every call a person picked up: connected to an agent or abandoned
+    rate: float
+    status: str  # ok, slow_down, stop

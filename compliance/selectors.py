@@ -8,11 +8,11 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from campaigns.models import CallAttempt
-from compliance.models import Consent, DncEntry, LedgerEntry
-from compliance.platform.models import RegistryLoad, RegistryNumber
+from compliance.models import DncEntry, LedgerEntry
+from compliance.rules import ABANDONMENT_CAP, ABANDONMENT_DAYS, ABANDONMENT_SLOW_DOWN, AbandonmentRate
 
 
-def campaign_abandonment_rate(*, campaign, at: dt.datetime | None = None):
+def campaign_abandonment_rate(*, campaign, at: dt.datetime | None = None) -> AbandonmentRate:
     """A campaign's abandonment rate over the last 30 days (or its life, if shorter).
 
     Abandoned ÷ calls a live person answered (connected to an agent, or abandoned: both
@@ -20,8 +20,6 @@ def campaign_abandonment_rate(*, campaign, at: dt.datetime | None = None):
     the denominator (TSR 310.4(b)(4); 47 CFR 64.1200(a)(7)). ``status`` tells the dialer
     to ``slow_down`` from 2.5 % and to ``stop`` predictive dialing at 3 %.
     """
-    from compliance.services.gate import ABANDONMENT_CAP, ABANDONMENT_DAYS, ABANDONMENT_SLOW_DOWN, AbandonmentRate
-
     at = at or timezone.now()
     counts = CallAttempt.objects.filter(
         campaign=campaign, started_at__gt=at - dt.timedelta(days=ABANDONMENT_DAYS), started_at__lte=at,
@@ -42,15 +40,6 @@ def dnc_entry_list(*, query: str = "", include_removed: bool = False) -> QuerySe
         digits = "".join(ch for ch in query if ch.isdigit())
         entries = entries.filter(Q(number__contains=digits) if digits else Q(reason__icontains=query))
     return entries
-
-
-def dnc_entry_active(*, number: str) -> DncEntry | None:
-    return DncEntry.objects.filter(number=number, removed_at__isnull=True).first()
-
-
-def consent_list(*, number: str | None = None) -> QuerySet[Consent]:
-    consents = Consent.objects.all()
-    return consents.filter(number=number) if number else consents
 
 
 def ledger_search(
@@ -75,14 +64,3 @@ def ledger_search(
         entries = entries.filter(created__date__lte=until)
     return entries
 
-
-def registry_status() -> dict:
-    """The registry's latest load and size (an estimate: counting 250 M rows takes seconds)."""
-    from django.db import connection
-
-    latest = RegistryLoad.objects.order_by("-file_date", "-loaded_at").first()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                       [RegistryNumber._meta.db_table])
-        estimate = cursor.fetchone()[0]
-    return {"latest": latest, "numbers_estimate": max(estimate, 0)}

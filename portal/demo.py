@@ -1,6 +1,6 @@
 """What the demo needs for the portal's pages to show something on first start.
 
-``seed_portal_demo(client)`` is idempotent and changes nothing that exists. For each demo
+``portal_demo_seed(client)`` is idempotent and changes nothing that exists. For each demo
 client it adds a client *user* (not an admin: the read-only view of the editors, no
 recordings until the admin allows them) and, only when the client has no call records at
 all, a few example calls and messages (not delivered: nobody is texted by a seed). Real
@@ -23,7 +23,7 @@ from tenants.models import Client, Role, User
 DEMO_PASSWORD = "switchboard-demo"
 
 
-def seed_portal_demo(client: Client, *, staff_email: str | None = None) -> None:
+def portal_demo_seed(client: Client, *, staff_email: str | None = None) -> None:
     email = staff_email or f"staff@{client.schema_name}.example"
     if not User.objects.filter(email__iexact=email).exists():
         services.user_create(email=email, role=Role.CLIENT_USER, password=DEMO_PASSWORD,

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from django import forms
 
-from answering.models import CallRecord, Channel, DeliveryRule, EscalationPolicy, EscalationStep, Message, Person, Team
-from answering.models import Rotation
+from answering.models import (
+    CallRecord,
+    Channel,
+    DeliveryRule,
+    EscalationPolicy,
+    EscalationStep,
+    Message,
+    Person,
+    Rotation,
+    Team,
+)
 from tenants.models import Role
 
 DATE = forms.DateInput(attrs={"type": "date"})

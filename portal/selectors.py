@@ -12,7 +12,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from answering.models import CallRecord, Message, Override, Person, Team
-from answering.oncall import on_call_at
+from answering.oncall.selectors import on_call_at
 from tenants.models import User
 
 

@@ -14,10 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from answering.delivery import message_acknowledge, message_file
-from answering.delivery_selectors import message_timeline
+from answering.messages.acknowledge import message_acknowledge, message_file
+from answering.messages.selectors import message_timeline
 from answering.models import CallRecord, DeliveryRule, EscalationPolicy, Message, Override, Person, Team
-from answering import schedules
+from answering.oncall import services as schedules
 from portal import exports, forms, recordings, selectors
 from portal.access import admin_only, is_client_admin, portal_page
 from tenants import services as tenant_services

@@ -17,8 +17,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from tenants.websocket import ClientHostMiddleware  # noqa: E402
 from switchboard.routing import websocket_urlpatterns  # noqa: E402
+from tenants.websocket import ClientHostMiddleware  # noqa: E402
 
 http_app = django_asgi_app
 if settings.DEBUG:

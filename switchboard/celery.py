@@ -13,6 +13,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "switchboard.settings")
 app = CeleryApp("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Sub-packages of answering that are not apps of their own keep their tasks beside their services.
+app.autodiscover_tasks(["answering.messages"])
 
 
 @worker_process_init.connect

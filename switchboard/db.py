@@ -6,12 +6,17 @@ and django-tenants' ``SET search_path`` come first on every request — and Post
 parses and plans it anew each time, because Django binds parameters on the client. Run
 here, it is one round trip and a plan the connection keeps (measured in the README's
 figures: PostgreSQL's CPU per arrival about halves).
+
+``fetchone_prepared_here`` is the project's one way to prepare a statement: the
+compliance gate's facts query and ledger INSERT go through it too, so
+``DB_PREPARED_STATEMENTS=0`` (behind a pooler that cannot keep prepared statements)
+turns preparing off everywhere.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import psycopg
 from django.conf import settings
@@ -32,20 +37,31 @@ def fetchone_prepared(sql: str, params: Sequence) -> tuple | None:
     connection.ensure_connection()
     for attempt in (1, 2):
         try:
-            raw = connection.connection
-            if raw.prepare_threshold is None and settings.DB_PREPARED_STATEMENTS:
-                # Django turns psycopg's prepared statements off for every query (for
-                # connection poolers); its own cursors bind on the client and never
-                # prepare anyway. Turned back on here, only statements run through this
-                # function are prepared, and only when asked to.
-                raw.prepare_threshold = NEVER_BY_ITSELF
-            with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-                cursor.execute(sql, params, prepare=settings.DB_PREPARED_STATEMENTS)
-                return cursor.fetchone()
+            return fetchone_prepared_here(sql, params)
         except OperationalError:
-            if attempt == 2 or connection.in_atomic_block or not raw.broken:
+            if attempt == 2 or connection.in_atomic_block or not connection.connection.broken:
                 raise
             logger.warning("database connection was lost while idle; reconnecting")
             connection.close()
             connection.ensure_connection()
     raise AssertionError("unreachable")
+
+
+def fetchone_prepared_here(sql: str, params: Sequence | Mapping[str, object]) -> tuple | None:
+    """Run ``sql`` on Django's open connection as it stands — its search_path, its
+    transaction; nothing reconnects — bound on the server, and return its first row.
+
+    The one way this project prepares a statement (``fetchone_prepared`` above and the
+    compliance gate both come here): prepared, and kept by the connection, when
+    ``DB_PREPARED_STATEMENTS`` is on; with it off (a pooler that cannot keep them),
+    nothing is prepared."""
+    raw = connection.connection
+    if raw.prepare_threshold is None and settings.DB_PREPARED_STATEMENTS:
+        # Django turns psycopg's prepared statements off for every query (for connection
+        # poolers); its own cursors bind on the client and never prepare anyway. Turned
+        # back on here, only statements run through this function are prepared, and
+        # only when asked to.
+        raw.prepare_threshold = NEVER_BY_ITSELF
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=settings.DB_PREPARED_STATEMENTS)
+        return cursor.fetchone()

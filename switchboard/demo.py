@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from answering import demo_delivery, demo_scripts
-from answering.services import call_flow_replace, knowledge_facts_import
+from answering.flow.services import call_flow_replace
+from answering.messages.demo import messages_demo_seed
+from answering.scripts.demo import scripts_demo_seed
+from answering.services import knowledge_facts_import
 from compliance.demo import compliance_demo_seed
-from portal.demo import seed_portal_demo
+from portal.demo import portal_demo_seed
 from tenants import selectors, services
 from tenants.models import Client, Role, User
 
@@ -148,8 +150,8 @@ def demo_seed() -> dict[str, Client]:
         clients[demo.slug] = client
         with schema_context(demo.slug):
             knowledge_facts_import(facts=[{"title": t, "body": b} for t, b in demo.facts])
-            demo_scripts.seed(demo.slug)
-            demo_delivery.seed(demo.slug)
+            scripts_demo_seed(demo.slug)
+            messages_demo_seed(demo.slug)
         _user(demo.admin_email, f"{demo.name} office", Role.CLIENT_ADMIN, client)
 
     with transaction.atomic():
@@ -164,7 +166,7 @@ def demo_seed() -> dict[str, Client]:
         )
     compliance_demo_seed(clients)
     for client in clients.values():
-        seed_portal_demo(client)
+        portal_demo_seed(client)
     return clients
 
 

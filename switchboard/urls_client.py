@@ -1,7 +1,7 @@
 """URLs of a client's own host (<slug>.<PLATFORM_DOMAIN>): the portal and the client-data admin."""
 
-from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 from portal import views as portal_views
 from switchboard.admin_sites import client_data_admin

@@ -1,8 +1,8 @@
 """URLs of the platform host: staff, agents, the platform admin, Twilio's webhooks."""
 
 from django.contrib import admin
-from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 from answering import views as answering_views
 from switchboard.health import healthz, ping

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django_tenants.utils import get_public_schema_name
 
@@ -30,8 +31,6 @@ def client_get_by_slug(slug: str) -> Client | None:
 def client_current() -> Client:
     """The client whose schema the connection is in (inside `schema_context`, a task, a
     client host's request). Uses the tenant django-tenants already holds when it matches."""
-    from django.db import connection
-
     tenant = getattr(connection, "tenant", None)
     if isinstance(tenant, Client) and tenant.schema_name == connection.schema_name:
         return tenant

@@ -7,12 +7,19 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context, schema_exists
 
+from answering import services as answering_services
 from tenants.models import AgentProfile, Client, Domain, PhoneNumber, Role, User
 from tenants.models.clients import validate_languages, validate_time_zone
 from tenants.phone import to_e164
@@ -108,8 +115,6 @@ def client_provision(
     transactional), happen in one transaction, so a failure leaves no orphan schema.
     The schema is cloned from the migrated template instead of replaying migrations.
     """
-    from answering.services import answering_settings_create_defaults
-
     slug, domain, parsed_numbers = client_provision_validate(
         name=name, slug=slug, time_zone=time_zone, languages=languages, domain=domain, numbers=numbers
     )
@@ -127,7 +132,7 @@ def client_provision(
                     twilio_sid=spec.twilio_sid, twilio_account_sid=spec.twilio_account_sid,
                 )
             with schema_context(slug):
-                answering_settings_create_defaults(client=client)
+                answering_services.answering_settings_create_defaults(client=client)
     except IntegrityError as exc:
         # Lost a race with a concurrent provision of the same slug, domain or number.
         raise ValidationError({"__all__": [f"Another change took one of these values first: {exc}"]}) from exc
@@ -187,15 +192,6 @@ def _parse_numbers(numbers, errors: _Errors) -> list[NumberSpec]:
         seen.add(e164)
         parsed.append(NumberSpec(e164, spec.purpose, spec.label, spec.twilio_sid, spec.twilio_account_sid))
     return parsed
-
-
-def phone_number_add(*, client: Client, number: str, purpose: str = PhoneNumber.Purpose.ANSWERING, **fields) -> PhoneNumber:
-    """Attach a number to a client; refuses malformed numbers and numbers already in use."""
-    errors = _Errors()
-    (spec,) = _parse_numbers([NumberSpec(number, purpose, **fields)], errors) or (None,)
-    errors.raise_if_any()
-    return PhoneNumber.objects.create(client=client, number=spec.number, purpose=spec.purpose, label=spec.label,
-                                      twilio_sid=spec.twilio_sid, twilio_account_sid=spec.twilio_account_sid)
 
 
 # --- People ---------------------------------------------------------------------------
@@ -280,13 +276,6 @@ def user_invitation_resend(*, user: User, client: Client, invited_by: User, base
 
 
 def _invitation_send(*, user: User, client: Client, invited_by: User, base_url: str) -> None:
-    from django.contrib.auth.tokens import default_token_generator
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
     path = reverse("password_reset_confirm", kwargs={
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
     context = {"user": user, "client": client, "invited_by": invited_by, "link": base_url.rstrip("/") + path}

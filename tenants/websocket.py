@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.consumer import get_handler_name
 from django.conf import settings
 from django.db import connection
 from django_tenants.utils import remove_www, schema_context

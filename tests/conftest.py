@@ -14,8 +14,8 @@ import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
-from django_tenants.utils import schema_context
 from django.test import Client as HttpClient
+from django_tenants.utils import schema_context
 
 from answering.services import knowledge_facts_import
 from tenants import services
@@ -27,6 +27,35 @@ PASSWORD = "correct horse battery staple"
 BOB_HOST = "bobsplumbing.localhost"
 CHARLIE_HOST = "charlieclinic.localhost"
 PLATFORM_HOST = "localhost"
+
+# Bob's service script: the console, call-finish and portal browser tests use it.
+BOB_SCRIPT = {
+    "key": "service", "name": "Service call", "used_for": ["open:2"], "is_default": True,
+    "steps": [
+        {"key": "danger", "say": {"en": "{client_name}, this is {agent_first_name}. Is anyone in danger?"},
+         "fields": [{"name": "in_danger", "label": "Anyone in danger?", "type": "yes_no", "required": True}],
+         "branches": [{"field": "in_danger", "equals": "yes", "goto": "dispatch"},
+                      {"field": "in_danger", "equals": "no", "goto": "details"}]},
+        {"key": "details", "say": {"en": "May I have your name and a number to call you back?"},
+         "fields": [{"name": "name", "label": "Name", "type": "text", "required": True},
+                    {"name": "callback_number", "label": "Callback number", "type": "phone", "required": True}],
+         "end": {"action": "message", "urgency": "normal", "category": "service"}},
+        {"key": "dispatch", "say": {"en": "Stay on the line, I am reaching the technician on call."},
+         "end": {"action": "dispatch", "urgency": "urgent", "category": "emergency"}},
+    ],
+}
+
+
+def _push(group: str, payload: dict) -> None:
+    """live.push from a thread of its own: this test thread may hold Playwright's event loop
+    (the browser fixture is session-wide), where async_to_sync refuses to run."""
+    import threading
+
+    from answering import live
+
+    thread = threading.Thread(target=live.push, args=(group, payload))
+    thread.start()
+    thread.join(10)
 
 
 @dataclass
@@ -123,7 +152,7 @@ def world(django_db_setup, django_db_blocker) -> World:
 def _public_schema_after_each_test():
     """A test that enters a schema never leaks it into the next one, nor a cached flow
     read from data its transaction rolled back."""
-    from answering import flow_cache
+    from answering.flow import cache as flow_cache
 
     flow_cache.clear()
     yield

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots from the browser tests
 # One Celery queue of this test session's own, shared by the worker and the ASGI server, so
 # tasks the server sends are run by this session's worker (and no one else's).
 TEST_QUEUE = f"test-{uuid.uuid4().hex[:8]}"

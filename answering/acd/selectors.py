@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from answering.acd.models import AgentPresence, CallSession
-from answering.acd.services import offer_payload, queue_snapshot
+from answering.models import CallRecord, Message, ScriptVersion
+from answering.scripts.rendering import ScriptContext, script_render
+from answering.scripts.selectors import script_for_call
+from answering.selectors import answering_settings_get, knowledge_fact_list
 from tenants.models import AgentProfile, Client, User
 
 State = CallSession.State
@@ -42,9 +47,6 @@ def agent_snapshot(agent: User) -> dict:
 
 def call_screen(session: CallSession, agent: User) -> dict:
     """The screen pop: whose phone this is, what to say, who is calling, what to know."""
-    from answering.models import CallRecord, Message
-    from answering.selectors import answering_settings_get, knowledge_fact_list
-
     client = session.client
     with schema_context(client.schema_name):
         settings_row = answering_settings_get()
@@ -70,27 +72,11 @@ def call_screen(session: CallSession, agent: User) -> dict:
     }
 
 
-def call_script_version(session: CallSession):
-    """The script version this call is guided by, fixed the first time it is asked for
-    (so editing the script mid-call changes nothing for this call). In the client's schema."""
-    from answering.models import ScriptVersion
-    from answering.selectors import script_for_call
-
-    if session.script_version_id:
-        return ScriptVersion.objects.filter(pk=session.script_version_id).first()
-    version = script_for_call(menu_choice=session.menu_choice)
-    if version is not None:
-        CallSession.objects.filter(pk=session.pk, script_version_id__isnull=True).update(script_version_id=version.pk)
-        session.script_version_id = version.pk
-    return version
-
-
 def _script_for(session: CallSession, agent: User) -> dict | None:
-    from dataclasses import asdict
-
-    from answering.scripts import ScriptContext, script_render
-
-    version = call_script_version(session)
+    # The version the call was pinned to when the agent took it (``acd.call_script_pin``);
+    # a call taken before any script claimed it shows the one it would be pinned to now.
+    version = (ScriptVersion.objects.filter(pk=session.script_version_id).first() if session.script_version_id
+               else script_for_call(menu_choice=session.menu_choice))
     if version is None:
         return None
     client = session.client
@@ -98,3 +84,24 @@ def _script_for(session: CallSession, agent: User) -> dict | None:
         client_name=client.name, time_zone=client.time_zone, caller_number=session.from_number,
         agent_first_name=agent.first_name))
     return asdict(rendered)
+
+
+def offer_payload(session: CallSession) -> dict:
+    return {
+        "type": "offer", "call": session.pk, "call_sid": session.call_sid, "client": session.client.name,
+        "client_slug": session.client.schema_name, "caller": session.from_number, "language": session.language,
+        "priority": session.get_priority_display(), "waited": round(session.wait_seconds()),
+        "expires_at": session.offer_expires_at.isoformat() if session.offer_expires_at else None,
+    }
+
+
+def queue_snapshot(client: Client) -> dict:
+    """Calls waiting for one client, for consoles and wallboards."""
+    now = timezone.now()
+    waiting = list(CallSession.objects.filter(client=client, state__in=[State.QUEUED, State.OFFERED])
+                   .order_by("-priority", "queued_at"))
+    return {"client": client.schema_name, "name": client.name, "waiting": len(waiting),
+            "longest_wait": round(max((s.wait_seconds(now) for s in waiting), default=0)),
+            "calls": [{"call": s.pk, "caller": s.from_number, "priority": s.get_priority_display(),
+                       "language": s.language, "waited": round(s.wait_seconds(now)), "state": s.state}
+                      for s in waiting]}

@@ -2,9 +2,10 @@
 
 import django.contrib.postgres.fields
 import django.db.models.deletion
-import tenants.phone
 from django.conf import settings
 from django.db import migrations, models
+
+import tenants.phone
 
 
 class Migration(migrations.Migration):

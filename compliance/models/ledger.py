@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.db import models
 
 from compliance.rules import Channel, Purpose
-from tenants.phone import PhoneNumberField
 
 
 class LedgerEntry(models.Model):

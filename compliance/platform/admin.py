@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from switchboard.admin_sites import ReadOnlyAdminMixin
-
 from compliance.platform.models import (
     AreaCode,
     CallingRule,
@@ -15,6 +13,7 @@ from compliance.platform.models import (
     SmsKeyword,
     UsState,
 )
+from switchboard.admin_sites import ReadOnlyAdminMixin
 
 
 @admin.register(PlatformDncEntry)

@@ -3,8 +3,9 @@
 Tenant functions run inside one client's schema; the registry loader in the public one.
 """
 
+from compliance.rules import AbandonmentRate
+
 from .gate import (
-    AbandonmentRate,
     Decision,
     Reason,
     ScrubResult,

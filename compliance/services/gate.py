@@ -26,16 +26,34 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
-import psycopg
-from psycopg.types.json import Jsonb
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
+from campaigns.models import CallAttempt
 from compliance import location
 from compliance.location import ContactAddress
-from compliance.models import ComplianceSettings, LedgerEntry
-from compliance.platform.models import CallingRule
-from compliance.rules import ROBO_CHANNELS, TEXT_OPT_OUT_SOURCES, Channel, Purpose
+from compliance.models import ComplianceSettings, Consent, DncEntry, LedgerEntry
+from compliance.platform.models import (
+    AreaCode,
+    CallingRule,
+    Holiday,
+    PlatformDncEntry,
+    RegistryLoad,
+    RegistryNumber,
+    UsState,
+)
+from compliance.rules import (
+    ABANDONMENT_CAP,
+    ABANDONMENT_DAYS,
+    ROBO_CHANNELS,
+    TEXT_OPT_OUT_SOURCES,
+    AbandonmentRate,
+    Channel,
+    Purpose,
+)
+from compliance.selectors import campaign_abandonment_rate
+from switchboard import db
 from tenants.models import Client
 
 logger = logging.getLogger(__name__)
@@ -43,9 +61,6 @@ logger = logging.getLogger(__name__)
 REGISTRY_MAX_AGE_DAYS = 31  # TSR 16 CFR 310.4(b)(3)(iv)
 EBR_TRANSACTION_MONTHS = 18  # 47 CFR 64.1200(f)(5)
 EBR_INQUIRY_MONTHS = 3
-ABANDONMENT_CAP = 0.03  # TSR 310.4(b)(4)(i); 47 CFR 64.1200(a)(7)(i)
-ABANDONMENT_SLOW_DOWN = 0.025  # where the dialer starts easing off
-ABANDONMENT_DAYS = 30
 GATE_VERSION = "1"
 
 
@@ -84,14 +99,6 @@ class Decision:
         lines = [f"{'ALLOW' if self.allowed else 'DENY'} {self.number} ({self.purpose}, {self.channel}) at {self.at:%Y-%m-%d %H:%M:%S %Z}"]
         lines += [f"  {'✗' if r.deny else '✓'} {r.code}: {r.text}" for r in self.reasons]
         return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class AbandonmentRate:
-    abandoned: int
-    live_answered: int  # every call a person picked up: connected to an agent or abandoned
-    rate: float
-    status: str  # ok, slow_down, stop
 
 
 @dataclass
@@ -149,25 +156,31 @@ _SETTINGS_FIELDS = ("id", "window_start", "window_end", "max_attempts_per_24h", 
 _RULE_FIELDS = ("id", "jurisdiction", "name", "purposes", "window_start", "window_end", "no_sundays", "no_holidays",
                 "max_attempts", "period_hours", "per_subject", "quiet_hours_after_conversation", "source",
                 "effective_from")
+# The tables the gate's SQL reads, named by their models (unqualified: the client's schema
+# and the public one are both on the search path).
+_SETTINGS_TABLE = ComplianceSettings._meta.db_table
+_RULE_TABLE = CallingRule._meta.db_table
+_HOLIDAY_TABLE = Holiday._meta.db_table
+_REGISTRY_LOAD_TABLE = RegistryLoad._meta.db_table
+_STATE_TABLE = UsState._meta.db_table
+_AREA_CODE_TABLE = AreaCode._meta.db_table
 # Everything a question needs from the rule tables and the client's settings, in one round
 # trip (several statements, one result set each): the gate sits before every dial.
 _CONTEXT_SQL = f"""
-SELECT {", ".join(_SETTINGS_FIELDS)} FROM compliance_compliancesettings LIMIT 1;
-SELECT {", ".join(_RULE_FIELDS)} FROM compliance_platform_callingrule
+SELECT {", ".join(_SETTINGS_FIELDS)} FROM {_SETTINGS_TABLE} LIMIT 1;
+SELECT {", ".join(_RULE_FIELDS)} FROM {_RULE_TABLE}
  WHERE effective_from <= %(day)s AND %(purpose)s = ANY(purposes) ORDER BY jurisdiction, name, effective_from DESC;
-SELECT jurisdiction, date FROM compliance_platform_holiday WHERE date BETWEEN %(day_before)s AND %(day_after)s;
-SELECT id, kind, file_date, EXISTS (SELECT 1 FROM compliance_platform_registryload WHERE kind = 'full')
-  FROM compliance_platform_registryload ORDER BY file_date DESC, loaded_at DESC LIMIT 1;
-SELECT (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM compliance_platform_callingrule),
-       (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM compliance_platform_holiday),
-       (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM compliance_platform_usstate),
-       (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM compliance_platform_areacode)
+SELECT jurisdiction, date FROM {_HOLIDAY_TABLE} WHERE date BETWEEN %(day_before)s AND %(day_after)s;
+SELECT id, kind, file_date, EXISTS (SELECT 1 FROM {_REGISTRY_LOAD_TABLE} WHERE kind = 'full')
+  FROM {_REGISTRY_LOAD_TABLE} ORDER BY file_date DESC, loaded_at DESC LIMIT 1;
+SELECT (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM {_RULE_TABLE}),
+       (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM {_HOLIDAY_TABLE}),
+       (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM {_STATE_TABLE}),
+       (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM {_AREA_CODE_TABLE})
 """
 
 
 def _context(*, client: Client, purpose: str, channel: str, at: dt.datetime, campaign, subject: str | None) -> _Context:
-    from compliance.selectors import campaign_abandonment_rate
-
     if purpose not in Purpose.values:
         raise ValueError(f"unknown purpose “{purpose}”; use one of {', '.join(Purpose.values)}")
     if channel not in Channel.values:
@@ -227,8 +240,10 @@ def _versions(row, registry_version: str | None, settings: ComplianceSettings) -
 
 # --- Facts: one SQL text for one number or a million ---------------------------------------
 
-_FACTS_SQL = """
-WITH input AS ({input})
+# An f-string for the table names; {{input}}, {{cap_select}} and {{cap_counts}} are filled
+# per question by _facts_sql.
+_FACTS_SQL = f"""
+WITH input AS ({{input}})
 SELECT i.key, i.number, i.address_state,
        d.source,
        p.id IS NOT NULL,
@@ -238,20 +253,20 @@ SELECT i.key, i.number, i.address_state,
        s.time_zones,
        t.last_conversation,
        coalesce(t.n24, 0), coalesce(t.campaign_24h, 0), coalesce(t.campaign_7d, 0)
-       {cap_select}
+       {{cap_select}}
 FROM input i
-LEFT JOIN compliance_dncentry d ON d.number = i.number AND d.removed_at IS NULL
-LEFT JOIN compliance_platform_platformdncentry p ON p.number = i.number
-LEFT JOIN compliance_platform_registrynumber r ON r.number = i.national
-LEFT JOIN compliance_platform_areacode a ON a.code = i.npa
-LEFT JOIN compliance_platform_usstate s ON s.code = i.address_state
+LEFT JOIN {DncEntry._meta.db_table} d ON d.number = i.number AND d.removed_at IS NULL
+LEFT JOIN {PlatformDncEntry._meta.db_table} p ON p.number = i.number
+LEFT JOIN {RegistryNumber._meta.db_table} r ON r.number = i.national
+LEFT JOIN {_AREA_CODE_TABLE} a ON a.code = i.npa
+LEFT JOIN {_STATE_TABLE} s ON s.code = i.address_state
 LEFT JOIN (
     SELECT number,
            bool_or(kind = 'express') AS express,
            bool_or(kind = 'express_written') AS express_written,
            bool_or(kind = 'ebr_transaction' AND obtained_at + make_interval(months => %(ebr_transaction)s::int) > %(at)s
                    OR kind = 'ebr_inquiry' AND obtained_at + make_interval(months => %(ebr_inquiry)s::int) > %(at)s) AS ebr
-    FROM compliance_consent
+    FROM {Consent._meta.db_table}
     WHERE number IN (SELECT number FROM input)
       AND revoked_at IS NULL AND obtained_at <= %(at)s AND (expires_at IS NULL OR expires_at > %(at)s)
     GROUP BY number
@@ -262,8 +277,8 @@ LEFT JOIN (
            count(*) FILTER (WHERE started_at > %(at)s - interval '24 hours') AS n24,
            count(*) FILTER (WHERE campaign_id = %(campaign)s::bigint AND started_at > %(at)s - interval '24 hours') AS campaign_24h,
            count(*) FILTER (WHERE campaign_id = %(campaign)s::bigint) AS campaign_7d
-           {cap_counts}
-    FROM campaigns_callattempt
+           {{cap_counts}}
+    FROM {CallAttempt._meta.db_table}
     WHERE number IN (SELECT number FROM input)
       AND started_at > %(at)s - make_interval(hours => %(lookback)s::int) AND started_at <= %(at)s
     GROUP BY number
@@ -480,15 +495,9 @@ def _decide(*, client, e164, purpose, channel, at, address, campaign, subject) -
     sql, params = _facts_sql(ctx, _SINGLE_INPUT)
     params.update(number=e164, national=national, npa=npa, address_state=address.state if address and address.state else None)
     # _context's Django cursor has just set the client's search_path on this connection.
-    # Server-side binding and a prepared plan: planning this query costs ten times running it.
-    # Django leaves preparing off (prepare_threshold None); switched on here for explicit
-    # prepare=True only — Django's own client-side-binding cursors never prepare.
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = 1_000_000_000
-    with psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        facts = _facts_from_row(cursor.fetchone())
+    # Server-side binding and a prepared plan (DB_PREPARED_STATEMENTS): planning this query
+    # costs ten times running it.
+    facts = _facts_from_row(db.fetchone_prepared_here(sql, params))
     reasons = _judge(ctx, facts)
     return Decision(not any(r.deny for r in reasons), e164, purpose, channel, at, reasons, ctx.versions)
 
@@ -510,17 +519,12 @@ def _ledger_write(decision: Decision, *, asked_by: str, campaign) -> int:
     # One prepared INSERT rather than the ORM's: this runs before every dial.
     with connection.cursor():
         pass  # the client's search_path, whatever ran before
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = 1_000_000_000
-    with psycopg.Cursor(raw) as cursor:
-        cursor.execute(_LEDGER_INSERT, (
-            decision.at, LedgerEntry.Event.DECISION.value, decision.number[:32], decision.purpose[:20],
-            decision.channel[:12], (LedgerEntry.Outcome.ALLOW if decision.allowed else LedgerEntry.Outcome.DENY).value,
-            Jsonb([r.as_dict() for r in decision.reasons]), Jsonb(decision.rule_versions), asked_by[:200],
-            campaign.pk if campaign is not None else None,
-        ), prepare=True)
-        return cursor.fetchone()[0]
+    return db.fetchone_prepared_here(_LEDGER_INSERT, (
+        decision.at, LedgerEntry.Event.DECISION.value, decision.number[:32], decision.purpose[:20],
+        decision.channel[:12], (LedgerEntry.Outcome.ALLOW if decision.allowed else LedgerEntry.Outcome.DENY).value,
+        Jsonb([r.as_dict() for r in decision.reasons]), Jsonb(decision.rule_versions), asked_by[:200],
+        campaign.pk if campaign is not None else None,
+    ))[0]
 
 
 # --- The batch form ------------------------------------------------------------------------

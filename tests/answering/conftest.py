@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import time
+
 import pytest
+from django.conf import settings
 from django.test import Client as HttpClient
 from django_tenants.utils import schema_context
+from websockets.sync.client import connect
 
 from answering.acd import services as acd
-from answering.services import call_flow_replace
-from answering.simulator import SimulatedCall, test_client_transport
+from answering.flow.services import call_flow_replace
+from answering.twilio.simulator import SimulatedCall, test_client_transport
 from tests.conftest import PLATFORM_HOST
 
 ALWAYS = [(d, "00:00", "23:59:59") for d in range(7)]
@@ -50,6 +56,49 @@ CHARLIE_FLOW = {
 
 BOB_NUMBER = "+12125550111"
 CHARLIE_NUMBER = "+13125550113"
+
+
+def emergency(**changes) -> dict:
+    """Bob's emergency script: is anyone in danger? yes → dispatch; no → take a message."""
+    doc = {
+        "key": "emergency", "name": "Emergency", "used_for": ["open:1", "after_hours:1"],
+        "steps": [
+            {"key": "danger", "say": {"en": "{greeting_time}, {client_name}, this is {agent_first_name}. "
+                                            "Is anyone in danger?"},
+             "fields": [{"name": "in_danger", "label": "Anyone in danger?", "type": "yes_no", "required": True}],
+             "branches": [{"field": "in_danger", "equals": "yes", "goto": "dispatch"},
+                          {"field": "in_danger", "equals": "no", "goto": "details"}]},
+            {"key": "dispatch", "say": {"en": "Hang up and call 911. I am sending our technician."},
+             "fields": [{"name": "address", "label": "Address", "type": "address", "required": True}],
+             "end": {"action": "dispatch", "urgency": "urgent", "category": "Emergency"}},
+            {"key": "details", "say": {"en": "What is the problem, and where can we call you back?"},
+             "fields": [{"name": "problem", "label": "Problem", "type": "choice", "required": True,
+                         "options": ["Leak", "No heat", "Other"]},
+                        {"name": "callback_number", "label": "Callback number", "type": "phone", "required": True},
+                        {"name": "email", "label": "Email", "type": "email"},
+                        {"name": "units", "label": "Units affected", "type": "number", "min": 1, "max": 50},
+                        {"name": "visit", "label": "Visit", "type": "datetime"}],
+             "end": {"action": "message", "urgency": "normal", "category": "Service"}},
+        ],
+    }
+    doc.update(changes)
+    return doc
+
+
+def _until(ws, predicate, timeout=15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if predicate(message):
+            return message
+    raise AssertionError("the expected message never came")
+
+
+def _wallboard(port: int, session_key: str | None):
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"} if session_key else {}
+    sock = socket.create_connection(("127.0.0.1", port))
+    return connect(f"ws://localhost:{port}/ws/wallboard/", sock=sock, origin=f"http://localhost:{port}",
+                   additional_headers=headers, open_timeout=10)
 
 
 @pytest.fixture

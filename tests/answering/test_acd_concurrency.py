@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from answering.acd import services as acd
+from answering.acd.services import dispatch
 from answering.acd.models import AgentPresence, CallSession
 from tenants import services as tenant_services
 from tenants.models import User
@@ -81,7 +82,7 @@ def test_copies_of_a_calls_first_webhook_arriving_at_once_make_one_call_and_one_
 
     from answering.acd.models import TwilioRequest
     from answering.models import CallRecord
-    from answering.simulator import new_call_sid, signature
+    from answering.twilio.simulator import new_call_sid, signature
 
     params = {"CallSid": new_call_sid(), "AccountSid": "AC" + "0" * 32, "From": "+12125559876",
               "To": "+12125550111", "CallStatus": "ringing", "Direction": "inbound"}
@@ -139,7 +140,7 @@ def test_an_agent_freed_while_another_dispatch_holds_the_call_is_still_offered_i
         resume.wait(timeout=10)
         return real(session).none()  # ...and that is what this dispatch decided
 
-    monkeypatch.setattr(acd, "eligible_agents", eligible)
+    monkeypatch.setattr(dispatch, "eligible_agents", eligible)  # where the dispatcher looks it up
 
     def first_dispatch():
         with django_db_blocker.unblock():

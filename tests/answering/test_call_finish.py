@@ -8,18 +8,18 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering import services
+from answering.messages import services
 from answering.acd.models import CallSession
 from answering.models import CallRecord
 from compliance.models import DncEntry
-from tests.answering.test_console_browser import BOB_SCRIPT
+from tests.conftest import BOB_SCRIPT
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def call(world):
-    from answering.scripts import script_import_json
+    from answering.scripts.services import script_import_json
 
     with schema_context("bobsplumbing"):
         script_import_json(data=BOB_SCRIPT)
@@ -53,7 +53,7 @@ def test_a_dispatch_saves_the_details_for_the_on_call_person_first(world, call):
 
 
 def test_a_path_that_only_logs_the_call_needs_no_message(world, call):
-    from answering.scripts import script_import_json
+    from answering.scripts.services import script_import_json
 
     script_import_json(data={**BOB_SCRIPT, "steps": [
         {"key": "danger", "say": {"en": "Thanks for calling."}, "end": {"action": "log"}}]})

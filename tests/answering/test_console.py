@@ -20,6 +20,8 @@ from websockets.sync.client import connect
 
 from answering.acd.models import AgentPresence, CallSession
 from answering.models import CallRecord
+from tests.answering.conftest import _until, _wallboard
+from tests.conftest import BOB_SCRIPT, _push
 
 pytestmark = pytest.mark.processes
 
@@ -31,31 +33,10 @@ def _console(port: int, session_key: str | None, host: str = "localhost"):
                    additional_headers=headers, open_timeout=10)
 
 
-def _push(group: str, payload: dict) -> None:
-    """live.push from a thread of its own: this test thread may hold Playwright's event loop
-    (the browser fixture is session-wide), where async_to_sync refuses to run."""
-    import threading
-
-    from answering import live
-
-    thread = threading.Thread(target=live.push, args=(group, payload))
-    thread.start()
-    thread.join(10)
-
-
-def _until(ws, predicate, timeout=15.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if predicate(message):
-            return message
-    raise AssertionError("the expected message never came")
-
-
 @pytest.fixture
 def clean(world, django_db_blocker):
     """Committed rows for other processes; removed afterwards."""
-    from answering import consoles
+    from answering.acd import consoles
 
     made: list[CallSession] = []
     for agent in (world.ana, world.ben):
@@ -156,13 +137,6 @@ def test_an_agent_whose_console_is_gone_is_away_and_the_offer_moves_on(world, as
     assert status == "away"
 
 
-def _wallboard(port: int, session_key: str | None):
-    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"} if session_key else {}
-    sock = socket.create_connection(("127.0.0.1", port))
-    return connect(f"ws://localhost:{port}/ws/wallboard/", sock=sock, origin=f"http://localhost:{port}",
-                   additional_headers=headers, open_timeout=10)
-
-
 def test_the_wallboard_shows_every_client_and_changes_live(world, asgi_server, celery_worker, clean):
     with _wallboard(asgi_server, world.sessions["sam@switchboard.test"]) as ws:
         first = _until(ws, lambda m: m["type"] == "snapshot")
@@ -204,10 +178,9 @@ def test_a_taken_message_reaches_the_clients_portal_live_after_commit(world, asg
 def _check_message_push(portal, call_sid: str, django_db_blocker) -> None:
     import threading
 
+    from answering.messages.services import message_take
     from answering.models import Message, Script
-    from answering.scripts import script_import_json
-    from answering.services import message_take
-    from tests.answering.test_console_browser import BOB_SCRIPT
+    from answering.scripts.services import script_import_json
 
     try:
         _until(portal, lambda m: m["type"] == "snapshot")
@@ -236,8 +209,7 @@ def _check_message_push(portal, call_sid: str, django_db_blocker) -> None:
 def test_an_unanswered_branch_question_is_asked_again_and_the_console_lives_on(world, asgi_server, clean,
                                                                                 django_db_blocker):
     from answering.models import Script
-    from answering.scripts import script_import_json
-    from tests.answering.test_console_browser import BOB_SCRIPT
+    from answering.scripts.services import script_import_json
 
     with django_db_blocker.unblock():
         with schema_context("bobsplumbing"):

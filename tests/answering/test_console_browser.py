@@ -12,11 +12,10 @@ from django_tenants.utils import schema_context
 
 from answering.acd.models import AgentPresence, CallSession
 from answering.models import CallRecord
-from tests.conftest import PASSWORD
-from tests.processes import ROOT
+from tests.conftest import BOB_SCRIPT, PASSWORD
+from tests.processes import ARTIFACTS
 
 pytestmark = pytest.mark.processes
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 def _open_console(page, base: str, email: str) -> None:
@@ -31,13 +30,13 @@ def _open_console(page, base: str, email: str) -> None:
 def _queue_call(world, django_db_blocker, **fields) -> CallSession:
     """A committed queued call for Bob's Plumbing, handed to the real worker to dispatch — what
     the queueing webhook does (this thread holds Playwright's event loop, so no inline push)."""
-    from answering import tasks
+    from answering.acd import tasks
 
     with django_db_blocker.unblock():
         call = CallSession.objects.create(
             call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
             state=CallSession.State.QUEUED, queued_at=timezone.now(), **fields)
-    tasks.acd_dispatch.delay()
+    tasks.acd_dispatch_task.delay()
     return call
 
 
@@ -65,7 +64,7 @@ def _forget(world, django_db_blocker, call: CallSession | None) -> None:
 
 
 def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_worker, browser, django_db_blocker):
-    from answering import consoles
+    from answering.acd import consoles
 
     consoles.forget(world.ben.pk)
     base = f"http://localhost:{asgi_server}"
@@ -94,28 +93,11 @@ def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_work
         _forget(world, django_db_blocker, call)
 
 
-BOB_SCRIPT = {
-    "key": "service", "name": "Service call", "used_for": ["open:2"], "is_default": True,
-    "steps": [
-        {"key": "danger", "say": {"en": "{client_name}, this is {agent_first_name}. Is anyone in danger?"},
-         "fields": [{"name": "in_danger", "label": "Anyone in danger?", "type": "yes_no", "required": True}],
-         "branches": [{"field": "in_danger", "equals": "yes", "goto": "dispatch"},
-                      {"field": "in_danger", "equals": "no", "goto": "details"}]},
-        {"key": "details", "say": {"en": "May I have your name and a number to call you back?"},
-         "fields": [{"name": "name", "label": "Name", "type": "text", "required": True},
-                    {"name": "callback_number", "label": "Callback number", "type": "phone", "required": True}],
-         "end": {"action": "message", "urgency": "normal", "category": "service"}},
-        {"key": "dispatch", "say": {"en": "Stay on the line, I am reaching the technician on call."},
-         "end": {"action": "dispatch", "urgency": "urgent", "category": "emergency"}},
-    ],
-}
-
-
 def test_an_agent_is_guided_by_the_script_and_the_message_is_saved(world, asgi_server, celery_worker, browser,
                                                                     django_db_blocker):
-    from answering import consoles
+    from answering.acd import consoles
     from answering.models import Message, Script
-    from answering.scripts import script_import_json
+    from answering.scripts.services import script_import_json
 
     consoles.forget(world.ben.pk)
     with django_db_blocker.unblock(), schema_context("bobsplumbing"):

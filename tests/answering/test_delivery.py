@@ -22,9 +22,9 @@ from django.core import mail
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering import delivery
 from answering.acd.models import OutboxTimer, SupervisorAlert
-from answering.gateway import SIM_FAIL, SIM_HOLD, SIM_OUTBOX
+from answering.flow.services import call_flow_replace
+from answering.messages import acknowledge, delivery, outbox, texts
 from answering.models import (
     Delivery,
     DeliveryRule,
@@ -37,8 +37,9 @@ from answering.models import (
     RotationMember,
     Team,
 )
-from answering.services import call_flow_replace
-from answering import simulator
+from answering.twilio import simulator
+from answering.twilio.gateway import SIM_FAIL, SIM_HOLD, SIM_OUTBOX
+from tests.answering.conftest import BOB_NUMBER, emergency
 from tests.conftest import PLATFORM_HOST
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,6 @@ NY = ZoneInfo("America/New_York")
 WEEKDAYS_9_TO_5 = [(d, "09:00", "17:00") for d in range(5)]
 DANA_MOBILE, DANA_PHONE = "+12125550201", "+12125550202"
 EVAN_MOBILE, EVAN_PHONE = "+12125550211", "+12125550212"
-BOB_NUMBER = "+12125550111"
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def wait_is_over(message: Message, on_commit) -> datetime:
 
 
 def on_call_now(bobs) -> Person:
-    from answering.oncall import on_call_at
+    from answering.oncall.selectors import on_call_at
 
     with schema_context("bobsplumbing"):
         return on_call_at(team=bobs.techs, at=timezone.now(), time_zone="America/New_York").person
@@ -235,7 +235,7 @@ def test_the_sweep_runs_a_due_escalation_step(bobs, sim, on_commit):
     message = take(on_commit, at=timezone.now() - timedelta(minutes=6))
     assert len(deliveries(message)) == 2
     with on_commit():
-        assert delivery.outbox_sweep() == 1  # the escalation timer, five minutes after the message
+        assert outbox.outbox_sweep() == 1  # the escalation timer, five minutes after the message
     assert [d[1:3] for d in deliveries(message)][2:] == [(3, "sms"), (3, "sms")]
     with schema_context("bobsplumbing"):
         timer = OutboxTimer.objects.get(client=bobs.client, kind="escalation", object_id=message.pk)
@@ -275,11 +275,11 @@ def test_the_sweep_hands_due_timers_to_workers_and_a_lost_task_is_sent_anyway(bo
             delivery.message_deliver(message=message, client=bobs.client)
     assert sim.sent("sms") == []
     with on_commit():
-        assert delivery.outbox_sweep() == 2
+        assert outbox.outbox_sweep() == 2
     assert [d[-1] for d in deliveries(message)] == ["sent", "sent"]
     assert len(sim.sent("sms", on_call_now(bobs).mobile)) == 1
     with on_commit():
-        assert delivery.outbox_sweep() == 0  # the escalation timer is minutes away
+        assert outbox.outbox_sweep() == 0  # the escalation timer is minutes away
 
 
 # --- Acknowledgement -----------------------------------------------------------------------
@@ -287,8 +287,8 @@ def test_the_sweep_hands_due_timers_to_workers_and_a_lost_task_is_sent_anyway(bo
 def test_acknowledging_in_the_portal_stops_the_escalation(bobs, sim, on_commit):
     message = take(on_commit)
     with schema_context("bobsplumbing"):
-        assert delivery.message_acknowledge(message=message, by="Bob Builder", via="portal", client=bobs.client)
-        assert not delivery.message_acknowledge(message=message, by="Bea Clerk", via="portal", client=bobs.client)
+        assert acknowledge.message_acknowledge(message=message, by="Bob Builder", via="portal", client=bobs.client)
+        assert not acknowledge.message_acknowledge(message=message, by="Bea Clerk", via="portal", client=bobs.client)
         message.refresh_from_db()
         assert message.escalation == "acknowledged" and message.acknowledged_by == "Bob Builder"
         assert not OutboxTimer.objects.filter(client=bobs.client).exists()
@@ -301,7 +301,7 @@ def test_an_acknowledgement_cancels_attempts_not_yet_sent(bobs, sim, on_commit):
     with schema_context("bobsplumbing"):
         message = Message.objects.create(caller="+12125559876", urgency="urgent")
         delivery.message_deliver(message=message, client=bobs.client, at=TUESDAY_NIGHT)  # no commit hooks: unsent
-        delivery.message_acknowledge(message=message, by="Bob", via="portal", client=bobs.client)
+        acknowledge.message_acknowledge(message=message, by="Bob", via="portal", client=bobs.client)
         assert set(Delivery.objects.filter(message=message).values_list("status", flat=True)) == {"cancelled"}
         assert delivery.delivery_send(delivery_id=Delivery.objects.filter(message=message).first().pk).status \
             == "cancelled"
@@ -471,7 +471,7 @@ def test_21610_records_the_techs_opt_out_and_the_gate_refuses_the_next_text(bobs
 
 @pytest.mark.parametrize("code, status", [(20429, 429), (None, 503)])
 def test_a_transient_error_is_retried_later_and_then_sent_once(bobs, sim, on_commit, code, status, monkeypatch):
-    from answering import gateway
+    from answering.twilio import gateway
 
     real = gateway.SimulatedGateway.sms_send
     failures = []
@@ -501,7 +501,7 @@ def test_a_transient_error_is_retried_later_and_then_sent_once(bobs, sim, on_com
 def test_a_timeout_talking_to_twilio_is_transient(bobs):
     import requests
 
-    from answering.gateway import GatewayError, LiveGateway
+    from answering.twilio.gateway import GatewayError, LiveGateway
 
     gateway = LiveGateway("AC" + "a" * 32, "token", base_url="http://127.0.0.1:9")  # nothing listens there
     with pytest.raises(GatewayError) as failed:
@@ -524,8 +524,8 @@ def test_a_send_interrupted_after_twilio_took_it_is_not_sent_again(bobs, sim, on
         message = Message.objects.create(caller="+12125559876", urgency="normal", callback_number="+12125559876")
         delivery.message_deliver(message=message, client=bobs.client, at=TUESDAY_NIGHT)
         attempt = Delivery.objects.get(message=message)
-        body = delivery.sms_body(message, client=bobs.client)
-        from answering import gateway
+        body = texts.sms_body(message, client=bobs.client)
+        from answering.twilio import gateway
 
         sent = gateway.get().sms_send(to=DANA_MOBILE, from_=BOB_NUMBER, body=body, status_callback="x")
         Delivery.objects.filter(pk=attempt.pk).update(status="sending", tries=1,
@@ -542,7 +542,7 @@ def test_an_interrupted_send_of_a_message_acknowledged_meanwhile_is_cancelled_no
         attempt = Delivery.objects.get(message=message)
         # Its worker died mid-send (lease run out); someone acknowledged in the portal since.
         Delivery.objects.filter(pk=attempt.pk).update(status="sending", lease_until=timezone.now() - timedelta(seconds=1))
-        delivery.message_acknowledge(message=message, by="Bob", via="portal", client=bobs.client)
+        acknowledge.message_acknowledge(message=message, by="Bob", via="portal", client=bobs.client)
         assert delivery.delivery_send(delivery_id=attempt.pk, client=bobs.client).status == "cancelled"
         attempt.refresh_from_db()
         assert attempt.status == "cancelled"
@@ -619,12 +619,10 @@ def test_a_webhook_answering_500_is_retried_and_a_404_is_not(bobs, on_commit, re
 # --- Where messages come from --------------------------------------------------------------
 
 def test_a_voicemail_becomes_a_message_that_is_delivered(bobs, sim, simulate, on_commit):
-    from tests.answering.conftest import BOB_NUMBER as NUMBER
-
     with schema_context("bobsplumbing"):
         call_flow_replace(hours=[], options=[{"flow": "after_hours", "digit": "2", "label": "Message",
                                               "action": "voicemail"}], prompts=[])
-    call = simulate(NUMBER, digits=["2"])
+    call = simulate(BOB_NUMBER, digits=["2"])
     call.run()
     with schema_context("bobsplumbing"):
         message = Message.objects.get(call_sid=call.call_sid)
@@ -633,9 +631,8 @@ def test_a_voicemail_becomes_a_message_that_is_delivered(bobs, sim, simulate, on
 
 
 def test_a_message_taken_by_an_agent_is_delivered_after_its_commit(bobs, sim, on_commit):
-    from answering.scripts import script_import_json
-    from answering.services import message_take
-    from tests.answering.test_scripts import emergency
+    from answering.messages.services import message_take
+    from answering.scripts.services import script_import_json
 
     with schema_context("bobsplumbing"):
         version = script_import_json(data=emergency()).current_version

@@ -19,9 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from answering import delivery
-from answering.gateway import SIM_HOLD, SIM_OUTBOX
+from answering.messages import delivery
 from answering.models import Delivery, DeliveryRule, EscalationPolicy, EscalationStep, Message, Person
+from answering.twilio.gateway import SIM_HOLD, SIM_OUTBOX
 from tenants import services
 from tenants.models import Client
 from tests.processes import ROOT, _env, _stop, _wait_for

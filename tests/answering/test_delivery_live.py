@@ -9,10 +9,10 @@ import pytest
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
-from answering import delivery
 from answering.acd.models import OutboxTimer, SupervisorAlert
+from answering.messages import acknowledge, delivery
 from answering.models import DeliveryRule, EscalationPolicy, EscalationStep, Message, Person
-from tests.answering.test_console import _until, _wallboard
+from tests.answering.conftest import _until, _wallboard
 
 pytestmark = pytest.mark.processes
 
@@ -57,7 +57,7 @@ def test_an_unacknowledged_message_alerts_the_wallboard_until_acknowledged(world
             alerted = _until(ws, lambda m: m["type"] == "snapshot" and any(
                 a["client"] == "bobsplumbing" and "not acknowledged" in a["text"] for a in m["alerts"]))
             assert "+12125550123" in next(a["text"] for a in alerted["alerts"] if a["client"] == "bobsplumbing")
-            _in_thread(lambda: delivery.message_acknowledge(message=made["message"], by="Bob", via="portal",
+            _in_thread(lambda: acknowledge.message_acknowledge(message=made["message"], by="Bob", via="portal",
                                                             client=world.bobs), django_db_blocker)
             _until(ws, lambda m: m["type"] == "snapshot" and not any(
                 a["client"] == "bobsplumbing" for a in m["alerts"]))

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django_tenants.utils import schema_context
 
-from answering import ivr
 from answering.acd import services as acd
-from answering.selectors import call_flow_get
-from answering.services import call_flow_replace
-from answering.simulator import new_call_sid
+from answering.flow import ivr
+from answering.flow.selectors import call_flow_get
+from answering.flow.services import call_flow_replace
+from answering.twilio.simulator import new_call_sid
 from tests.answering.conftest import BOB_FLOW, BOB_NUMBER, CHARLIE_NUMBER
 
 pytestmark = pytest.mark.django_db

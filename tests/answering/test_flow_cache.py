@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from answering import flow_cache
+from answering.flow import cache as flow_cache
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from answering.gateway import GatewayError, LiveGateway, NotConfigured, SimulatedGateway
+from answering.twilio.gateway import GatewayError, LiveGateway, NotConfigured, SimulatedGateway
 from tests.processes import ROOT, _port_open, _stop, _wait_for, free_port
 
 pytestmark = pytest.mark.processes

@@ -17,9 +17,10 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from answering import live
-from answering.acd import services as acd
+from answering.acd.services import states as acd
 from answering.acd.models import CallSession
 from switchboard.redis_clients import redis_client
+from tests.processes import ROOT, _env
 
 
 class Console(threading.Thread):
@@ -93,8 +94,6 @@ def test_a_process_that_exits_right_after_a_change_still_pushes_it(console, tmp_
     when the interpreter's executor was gone by the time the timer fired."""
     import subprocess
     import sys
-
-    from tests.processes import ROOT, _env
 
     inbox, _ = console
     script = ("import django; django.setup()\n"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from http import HTTPStatus
 
 import pytest
@@ -10,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from answering.messages.services import message_take
 from answering.models import CallRecord, Message
-from answering.scripts import script_import_json, script_publish
-from answering.services import message_take
-from tests.answering.test_scripts import emergency
+from answering.scripts.services import script_import_json, script_publish
+from tests.answering.conftest import emergency
 from tests.conftest import BOB_HOST, CHARLIE_HOST
 
 pytestmark = pytest.mark.django_db

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 from django_tenants.utils import schema_context
 
 from answering.models import Override, Person, Rotation, RotationMember, Team
-from answering.oncall import on_call_at
+from answering.oncall.selectors import on_call_at
 
 pytestmark = pytest.mark.django_db
 NY = "America/New_York"

@@ -5,51 +5,26 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from http import HTTPStatus
 
 import pytest
 from django_tenants.utils import schema_context
 
 from answering.models import KnowledgeFact, Script, ScriptStep, ScriptVersion
-from answering.scripts import (
-    Next, ScriptContext, ScriptInvalid, script_export_json, script_import_json, script_next_step, script_publish,
-    script_render, script_validate,
-)
-from answering.selectors import knowledge_search, script_for_call
+from answering.scripts.rendering import Next, ScriptContext, script_next_step, script_render
+from answering.scripts.services import script_export_json, script_import_json, script_publish
+from answering.scripts.validation import ScriptInvalid, script_validate
+from answering.scripts.selectors import script_for_call
+from answering.selectors import knowledge_search
+from tests.answering.conftest import emergency
 from tests.conftest import BOB_HOST, CHARLIE_HOST, PLATFORM_HOST
 from tests.factories import KnowledgeFactFactory
 
 pytestmark = pytest.mark.django_db
 
 UTC = dt_timezone.utc
-
-
-def emergency(**changes) -> dict:
-    """Bob's emergency script: is anyone in danger? yes → dispatch; no → take a message."""
-    doc = {
-        "key": "emergency", "name": "Emergency", "used_for": ["open:1", "after_hours:1"],
-        "steps": [
-            {"key": "danger", "say": {"en": "{greeting_time}, {client_name}, this is {agent_first_name}. "
-                                            "Is anyone in danger?"},
-             "fields": [{"name": "in_danger", "label": "Anyone in danger?", "type": "yes_no", "required": True}],
-             "branches": [{"field": "in_danger", "equals": "yes", "goto": "dispatch"},
-                          {"field": "in_danger", "equals": "no", "goto": "details"}]},
-            {"key": "dispatch", "say": {"en": "Hang up and call 911. I am sending our technician."},
-             "fields": [{"name": "address", "label": "Address", "type": "address", "required": True}],
-             "end": {"action": "dispatch", "urgency": "urgent", "category": "Emergency"}},
-            {"key": "details", "say": {"en": "What is the problem, and where can we call you back?"},
-             "fields": [{"name": "problem", "label": "Problem", "type": "choice", "required": True,
-                         "options": ["Leak", "No heat", "Other"]},
-                        {"name": "callback_number", "label": "Callback number", "type": "phone", "required": True},
-                        {"name": "email", "label": "Email", "type": "email"},
-                        {"name": "units", "label": "Units affected", "type": "number", "min": 1, "max": 50},
-                        {"name": "visit", "label": "Visit", "type": "datetime"}],
-             "end": {"action": "message", "urgency": "normal", "category": "Service"}},
-        ],
-    }
-    doc.update(changes)
-    return doc
 
 
 def step(doc: dict, key: str) -> dict:
@@ -291,7 +266,7 @@ def test_an_import_needs_every_language_of_the_client(world):
 
 
 def test_the_demo_scripts_are_valid_and_seeded_once(world):
-    from answering import demo_scripts
+    from answering.scripts import demo as demo_scripts
 
     with schema_context("charlieclinic"):  # en + es, like Bayview
         for doc in demo_scripts.BAYVIEW:
@@ -302,8 +277,8 @@ def test_the_demo_scripts_are_valid_and_seeded_once(world):
         for doc in docs:
             assert problems_of(doc, languages) == [], (slug, doc["key"])
     with schema_context("bobsplumbing"):
-        assert demo_scripts.seed("northside") == 2
-        assert demo_scripts.seed("northside") == 0
+        assert demo_scripts.scripts_demo_seed("northside") == 2
+        assert demo_scripts.scripts_demo_seed("northside") == 0
         assert ScriptVersion.objects.count() == 2
 
 

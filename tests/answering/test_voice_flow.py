@@ -7,8 +7,8 @@ from django_tenants.utils import schema_context
 
 from answering.acd import services as acd
 from answering.acd.models import AgentPresence, CallSession
+from answering.flow.services import call_flow_replace
 from answering.models import CallRecord, InboundSMS, VoicemailMessage
-from answering.services import call_flow_replace
 from tests.answering.conftest import BOB_FLOW, BOB_NUMBER, CHARLIE_NUMBER
 
 pytestmark = pytest.mark.django_db
@@ -195,7 +195,7 @@ def test_each_number_plays_its_own_clients_greeting(world, simulate):
 def test_an_inbound_sms_is_stored_for_the_client_that_owns_the_number(world, simulate):
     from django.test import Client
 
-    from answering.simulator import signature
+    from answering.twilio.simulator import signature
 
     url = "http://localhost:8000/twilio/messaging/incoming"
     params = {"MessageSid": "SM" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": "+12125559876",
@@ -213,7 +213,7 @@ def test_an_inbound_sms_is_stored_for_the_client_that_owns_the_number(world, sim
 def test_texting_stop_to_a_clients_number_opts_out_for_that_client_once(world, simulate):
     from django.test import Client
 
-    from answering.simulator import signature
+    from answering.twilio.simulator import signature
     from compliance.models import DncEntry
 
     url = "http://localhost:8000/twilio/messaging/incoming"
@@ -248,7 +248,7 @@ def test_a_changed_flow_is_heard_on_the_next_call(world, simulate):
 
 
 def test_calls_are_answered_from_the_database_when_redis_is_down(world, simulate, settings):
-    from answering import flow_cache
+    from answering.flow import cache as flow_cache
 
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # clients are kept per URL: this one reaches nothing
     assert flow_cache.flow_get("bobsplumbing", lambda: "from the database") == "from the database"
@@ -257,7 +257,7 @@ def test_calls_are_answered_from_the_database_when_redis_is_down(world, simulate
 def test_when_twilio_already_confirmed_the_opt_out_we_do_not_confirm_again(world, simulate):
     from django.test import Client
 
-    from answering.simulator import signature
+    from answering.twilio.simulator import signature
     from compliance.models import DncEntry
 
     url = "http://localhost:8000/twilio/messaging/incoming"
@@ -273,7 +273,7 @@ def test_when_twilio_already_confirmed_the_opt_out_we_do_not_confirm_again(world
 def test_the_sms_simulator_texts_signed_and_reads_the_reply(world, flows):
     from django.test import Client
 
-    from answering.simulator import send_sms, test_client_transport
+    from answering.twilio.simulator import send_sms, test_client_transport
 
     reply = send_sms(transport=test_client_transport(Client(), "localhost"), to=BOB_NUMBER, from_="+12125554323",
                      body="help")

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from answering.acd.models import CallSession, TwilioAccount, TwilioRequest
-from answering.simulator import new_call_sid, signature
-from tests.answering.conftest import BOB_NUMBER
+from answering.twilio.simulator import new_call_sid, signature
+from tests.answering.conftest import BOB_FLOW, BOB_NUMBER, CHARLIE_NUMBER
 
 pytestmark = pytest.mark.django_db
 PUBLIC = "http://localhost:8000"
@@ -197,8 +197,7 @@ def test_an_arrival_left_in_the_menu_commits_without_waiting_for_the_disk(world,
 def test_an_arrival_sent_straight_to_the_queue_waits_for_the_disk(world, flows):
     from django_tenants.utils import schema_context
 
-    from answering.services import call_flow_replace
-    from tests.answering.conftest import BOB_FLOW
+    from answering.flow.services import call_flow_replace
 
     with schema_context("bobsplumbing"):
         call_flow_replace(**{**BOB_FLOW, "options": []})  # no menu: open hours go straight to the queue
@@ -246,8 +245,6 @@ def test_a_call_whose_arrival_was_lost_is_written_again_by_the_callers_next_webh
 
 
 def test_a_lost_arrival_before_the_language_choice_is_written_again_in_the_chosen_language(world, flows):
-    from tests.answering.conftest import CHARLIE_NUMBER
-
     params = _incoming(To=CHARLIE_NUMBER)
     assert "Para español" in _post("/twilio/voice/incoming", params).content.decode()
     _lose_the_arrival(params["CallSid"], "charlieclinic")

@@ -47,8 +47,8 @@ def main() -> None:
         from django.db import transaction
         from django_tenants.utils import schema_context
 
-        from answering import delivery
-        from answering.gateway import SIM_OUTBOX
+        from answering.messages import delivery
+        from answering.twilio.gateway import SIM_OUTBOX
         from answering.models import DeliveryRule, EscalationPolicy, EscalationStep, Message, Person
         from tenants import services
 

@@ -7,6 +7,9 @@ switchboard.wsgi --workers 4`; DEBUG=0) and a Celery worker on a
 throwaway database, connects 200 agents' consoles, and places 200 calls one after the
 other: each goes to the next available agent, who accepts it. Target: offer p99 < 100 ms.
 The baseline, same run: a WebSocket round trip (the console asks for a snapshot).
+`BENCH_BASELINE_REF=<git ref>` (tests/bench/_ab.py): that commit's servers and worker take
+turns with the current code's, BENCH_ROUNDS rounds each (default 2), on the same database
+and agents; both sides' figures are printed, and their ratio.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from urllib.parse import urlencode
 
-from _django import ROOT, bench_database, free_port, http_server, progress, wait_for_ping
+import _ab as ab
+from _django import bench_database, free_port, http_server, progress, wait_for_ping
 
 AGENTS = int(os.getenv("BENCH_CONSOLES", "200"))
+ROUNDS = int(os.getenv("BENCH_ROUNDS", "2" if ab.BASELINE_REF else "1"))  # per side
 TOKEN = "bench-auth-token"
 NUMBER = "+13125550170"
 
@@ -33,13 +37,14 @@ def _p(samples: list[float], q: float) -> float:
 
 
 def main() -> None:
+    sides = ab.sides()
     with bench_database("switchboard_bench_offers"):
         from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
         from django.contrib.sessions.backends.db import SessionStore
         from django.db import connections
         from django_tenants.utils import schema_context
 
-        from answering.services import call_flow_replace
+        from answering.flow.services import call_flow_replace
         from tenants import services
 
         client = services.client_provision(name="Bench Plumbing", slug="benchplumbing", time_zone="America/Chicago",
@@ -59,48 +64,61 @@ def main() -> None:
             cookies.append(store.session_key)
         connections.close_all()
 
-        port = free_port()
-        public = f"http://localhost:{port}"
-        # Same SECRET_KEY as this process: the sessions made above are signed with it.
-        env = {**os.environ, "DEBUG": "0", "TWILIO_AUTH_TOKEN": TOKEN,
-               "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_MODE": "simulate", "PUBLIC_BASE_URL": public,
-               "LOG_LEVEL": "WARNING", "SWITCHBOARD_TESTING": "0", "CELERY_QUEUE": "bench-offers",
-               "ACD_OFFER_TIMEOUT_SECONDS": "30"}
-        # WebSockets on uvicorn; HTTP (the webhooks) where the README's production puts it:
-        # gunicorn (BENCH_SERVER=asgi: the same uvicorn serves both).
-        server = subprocess.Popen(http_server(port, server="asgi"), cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        http_port, servers = port, [server]
-        if os.getenv("BENCH_SERVER", "wsgi") == "wsgi":
-            http_port = free_port()
-            servers.append(subprocess.Popen(http_server(http_port), cwd=ROOT, env=env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "-Q", "bench-offers", "--pool", "solo",
-             "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for_ping(port)
-            wait_for_ping(http_port)
-            offers, fanout, baseline = asyncio.run(_run(port, http_port, public, cookies))
-        finally:
-            for process in (*servers, worker):
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-    print(f"offer after the queueing webhook, {len(offers)} calls, {AGENTS} consoles: "
-          f"p50 {statistics.median(offers) * 1000:.0f} ms, p99 {_p(offers, 0.99):.0f} ms "
-          f"(target p99 < 100 ms: {'met' if _p(offers, 0.99) < 100 else 'MISSED'}); "
-          f"baseline WebSocket round trip p50 {statistics.median(baseline) * 1000:.1f} ms, "
-          f"p99 {_p(baseline, 0.99):.1f} ms")
-    print(f"fan-out of one queue change to all {AGENTS} consoles: median {statistics.median(fanout) * 1000:.0f} ms, "
-          f"max {max(fanout) * 1000:.0f} ms over {len(fanout)} changes")
+        # One side's servers at a time (the consoles and the dispatcher are the measured path; two
+        # sets of servers would share the agents), in the order A B B A A B ... so a drift of the
+        # machine, or of the tables growing by 200 calls a round, weighs on both alike.
+        figures = {side.label: ([], [], []) for side in sides}  # offers, fan-out, baseline
+        for round_ in range(ROUNDS):
+            for side in (sides if round_ % 2 == 0 else sides[::-1]):
+                print(f"  round {round_ + 1}/{ROUNDS}: {side.label} ({side.root})", file=sys.stderr)
+                n = sides.index(side)
+                for into, samples in zip(figures[side.label], _serve(side, n, round_, cookies)):
+                    into.extend(samples)
+    for label, (offers, fanout, baseline) in figures.items():
+        prefix = f"[{label}] " if len(sides) > 1 else ""
+        print(f"{prefix}offer after the queueing webhook, {len(offers)} calls, {AGENTS} consoles: "
+              f"p50 {statistics.median(offers) * 1000:.0f} ms, p99 {_p(offers, 0.99):.0f} ms "
+              f"(target p99 < 100 ms: {'met' if _p(offers, 0.99) < 100 else 'MISSED'}); "
+              f"baseline WebSocket round trip p50 {statistics.median(baseline) * 1000:.1f} ms, "
+              f"p99 {_p(baseline, 0.99):.1f} ms")
+        print(f"{prefix}fan-out of one queue change to all {AGENTS} consoles: median "
+              f"{statistics.median(fanout) * 1000:.0f} ms, max {max(fanout) * 1000:.0f} ms over {len(fanout)} changes")
+    if len(sides) > 1:
+        (now, now_fanout, _), (then, then_fanout, _) = figures[sides[0].label], figures[sides[1].label]
+        print(f"current / {sides[1].label}: offer p50 {statistics.median(now) / statistics.median(then):.2f} x, "
+              f"p99 {_p(now, 0.99) / _p(then, 0.99):.2f} x; fan-out median "
+              f"{statistics.median(now_fanout) / statistics.median(then_fanout):.2f} x")
 
 
-async def _run(port: int, http_port: int, public: str, cookies: list[str]):
+def _serve(side: ab.Side, n: int, round_: int, cookies: list[str]):
+    """One round against the side's servers and Celery worker, started for it and stopped after."""
+    port = free_port()
+    public = f"http://localhost:{port}"
+    # Same SECRET_KEY as this process: the sessions made above are signed with it. A queue per
+    # side, so one side's delayed tasks (offer expiry, console gone) never run the other's code.
+    env = {**os.environ, "DEBUG": "0", "TWILIO_AUTH_TOKEN": TOKEN,
+           "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_MODE": "simulate", "PUBLIC_BASE_URL": public,
+           "LOG_LEVEL": "WARNING", "SWITCHBOARD_TESTING": "0", "CELERY_QUEUE": f"bench-offers-{n}",
+           "ACD_OFFER_TIMEOUT_SECONDS": "30"}
+    # WebSockets on uvicorn; HTTP (the webhooks) where the README's production puts it:
+    # gunicorn (BENCH_SERVER=asgi: the same uvicorn serves both).
+    processes = [ab.start(side, http_server(port, server="asgi"), env, f"bench-offers-asgi-{n}")]
+    http_port = port
+    if os.getenv("BENCH_SERVER", "wsgi") == "wsgi":
+        http_port = free_port()
+        processes.append(ab.start(side, http_server(http_port), env, f"bench-offers-wsgi-{n}"))
+    processes.append(ab.start(side, [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "-Q",
+                                     f"bench-offers-{n}", "--pool", "solo", "--loglevel", "WARNING",
+                                     "--without-gossip", "--without-mingle"], env, f"bench-offers-worker-{n}"))
+    try:
+        wait_for_ping(port)
+        wait_for_ping(http_port)
+        return asyncio.run(_run(port, http_port, public, cookies, f"CA{round_:02d}"))
+    finally:
+        ab.stop(processes)
+
+
+async def _run(port: int, http_port: int, public: str, cookies: list[str], prefix: str = "CA"):
     import aiohttp
     from twilio.request_validator import RequestValidator
     from websockets.asyncio.client import connect
@@ -154,7 +172,7 @@ async def _run(port: int, http_port: int, public: str, cookies: list[str]):
         for n, ws in enumerate(sockets):
             await ws.send(json.dumps({"action": "status", "status": "available"}))
             await drain(0.05)
-            sid = f"CA{n:032d}"
+            sid = f"{prefix}{n:0{34 - len(prefix)}d}"
             base = {"CallSid": sid, "AccountSid": "AC" + "b" * 32, "From": "+13125559999", "To": NUMBER,
                     "CallStatus": "in-progress", "Direction": "inbound"}
             await post("/twilio/voice/incoming", base)

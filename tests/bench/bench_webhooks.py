@@ -10,6 +10,9 @@ The baseline, measured in the same run against the same server: POST /ping, a mi
 view behind the same middleware, in blocks of 500 requests taking turns with the webhook's
 (this machine is shared; its speed drifts from one second to the next). Targets: at least half the baseline's throughput, and
 p99 under 100 ms at 20 concurrent.
+`BENCH_BASELINE_REF=<git ref>` (tests/bench/_ab.py): that commit's code serves the same
+requests from a second server on the same database, its blocks taking turns with the
+current code's and the baseline's; the output puts the two side by side, with their ratio.
 """
 
 from __future__ import annotations
@@ -19,15 +22,15 @@ import os
 import random
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from urllib.parse import urlencode
 
-from _django import ROOT, bench_database, free_port, http_server, wait_for_ping
+import _ab as ab
+from _django import bench_database, free_port, http_server, wait_for_ping
 
 REQUESTS = int(os.getenv("BENCH_REQUESTS", "2000"))
-BLOCK = 500  # requests per block; the baseline and the webhook take turns
+BLOCK = int(os.getenv("BENCH_BLOCK", "500"))  # requests per block; the loads take turns
 SERVER = os.getenv("BENCH_SERVER", "wsgi")  # how production serves HTTP; "asgi": uvicorn alone
 TOKEN = "bench-auth-token"
 NUMBER = "+13125550160"
@@ -70,34 +73,46 @@ async def _load(port: int, requests: list[tuple[str, bytes, dict]], concurrency:
         return time.perf_counter() - started, latencies
 
 
-def _interleaved(port: int, concurrency: int, baseline: list, incoming: list):
-    """Both loads in alternating blocks: this machine is shared, and its speed drifts within
-    seconds — measured one after the other, the two sides of the ratio would see different
-    machines. Returns (elapsed, latencies) for each side, summed over its blocks."""
-    totals = {"base": [0.0, []], "real": [0.0, []]}
-    for start in range(0, len(incoming), BLOCK):
-        for side, requests in (("base", baseline), ("real", incoming)):
-            elapsed, latencies = asyncio.run(_load(port, requests[start:start + BLOCK], concurrency))
-            totals[side][0] += elapsed
-            totals[side][1] += latencies
-    return totals["base"], totals["real"]
+def _interleaved(concurrency: int, loads: dict[str, tuple[int, list]]) -> dict[str, list[tuple[float, list[float]]]]:
+    """Every load in blocks, taking turns: this machine is shared, and its speed drifts within
+    seconds — measured one after the other, the two sides of a ratio would see different
+    machines. The first load (the baseline) leads each block; the others swap places from one
+    block to the next, so neither always follows the other's writes. Returns each load's
+    (elapsed, latencies) block by block."""
+    blocks: dict[str, list] = {label: [] for label in loads}
+    first, *others = loads
+    for number, start in enumerate(range(0, REQUESTS, BLOCK)):
+        for label in [first, *(others[::-1] if number % 2 else others)]:
+            port, requests = loads[label]
+            blocks[label].append(asyncio.run(_load(port, requests[start:start + BLOCK], concurrency)))
+    return blocks
 
 
-def _report(label: str, elapsed: float, latencies: list[float]) -> dict:
-    ordered = sorted(latencies)
-    figures = {"rps": len(ordered) / elapsed, "p50": statistics.median(ordered) * 1000,
-               "p99": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000}
-    print(f"  {label:<34} {figures['rps']:7.0f} req/s  p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms",
-          file=sys.stderr)
-    return figures
+def _figures(blocks: list[tuple[float, list[float]]]) -> dict:
+    ordered = sorted(latency for _, latencies in blocks for latency in latencies)
+    return {"rps": len(ordered) / sum(elapsed for elapsed, _ in blocks), "p50": statistics.median(ordered) * 1000,
+            "p99": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000,
+            "block_rps": [len(latencies) / elapsed for elapsed, latencies in blocks]}
+
+
+def _incoming(public: str, count: int = REQUESTS) -> list[tuple[str, bytes, dict]]:
+    """``count`` new calls, signed for the server whose PUBLIC_BASE_URL is ``public``."""
+    incoming = []
+    for _ in range(count):
+        params = incoming_params()
+        headers = {"Host": "localhost", "Content-Type": "application/x-www-form-urlencoded",
+                   "X-Twilio-Signature": _sign(f"{public}/twilio/voice/incoming", params)}
+        incoming.append(("/twilio/voice/incoming", urlencode(params).encode(), headers))
+    return incoming
 
 
 def main() -> None:
+    sides = ab.sides()
     with bench_database("switchboard_bench_webhooks"):
         from django.db import connections
         from django_tenants.utils import schema_context
 
-        from answering.services import call_flow_replace
+        from answering.flow.services import call_flow_replace
         from tenants import services
 
         services.client_provision(name="Bench Heating", slug="benchheating", time_zone="America/Chicago",
@@ -109,39 +124,47 @@ def main() -> None:
         database_url = os.environ["DATABASE_URL"]
         connections.close_all()
 
-        port = free_port()
-        public = f"http://localhost:{port}"
-        env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-secret",
-               "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_MODE": "simulate",
-               "PUBLIC_BASE_URL": public, "LOG_LEVEL": "WARNING", "SWITCHBOARD_TESTING": "0"}
-        server = subprocess.Popen(http_server(port, workers=os.getenv("BENCH_WORKERS", "4")),
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        servers = {}  # side label -> (port, its PUBLIC_BASE_URL, process)
+        for n, side in enumerate(sides):
+            port = free_port()
+            env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-secret",
+                   "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_MODE": "simulate",
+                   "PUBLIC_BASE_URL": f"http://localhost:{port}", "LOG_LEVEL": "WARNING", "SWITCHBOARD_TESTING": "0"}
+            process = ab.start(side, http_server(port, workers=os.getenv("BENCH_WORKERS", "4")), env,
+                               f"bench-webhooks-server-{n}")
+            servers[side.label] = (port, env["PUBLIC_BASE_URL"], process)
         print(f"  server: {SERVER} ({'gunicorn switchboard.wsgi' if SERVER == 'wsgi' else 'uvicorn switchboard.asgi'}, "
-              f"{os.getenv('BENCH_WORKERS', '4')} workers)", file=sys.stderr)
+              f"{os.getenv('BENCH_WORKERS', '4')} workers) for " + ", ".join(f"{s.label} ({s.root})" for s in sides),
+              file=sys.stderr)
         try:
-            wait_for_ping(port)
+            for port, _, _ in servers.values():
+                wait_for_ping(port)
             results = {}
             for concurrency in (20, 100):
-                baseline = [("/ping", b"", {"Host": "localhost"})] * REQUESTS
-                incoming = []
-                for n in range(REQUESTS):
-                    params = incoming_params()
-                    headers = {"Host": "localhost", "Content-Type": "application/x-www-form-urlencoded",
-                               "X-Twilio-Signature": _sign(f"{public}/twilio/voice/incoming", params)}
-                    incoming.append(("/twilio/voice/incoming", urlencode(params).encode(), headers))
-                asyncio.run(_load(port, baseline[:200], concurrency))  # warm every worker
-                base, real = _interleaved(port, concurrency, baseline, incoming)
-                results[concurrency] = (_report(f"baseline /ping @ {concurrency}", *base),
-                                        _report(f"/twilio/voice/incoming @ {concurrency}", *real))
+                ping = [("/ping", b"", {"Host": "localhost"})] * REQUESTS
+                loads = {"baseline /ping": (servers["current"][0], ping)}  # on the current code's server
+                loads.update({label: (port, _incoming(public)) for label, (port, public, _) in servers.items()})
+                for port, public, _ in servers.values():  # warm every worker, and its caches for the webhook
+                    asyncio.run(_load(port, ping[:200], concurrency))
+                    asyncio.run(_load(port, _incoming(public, 100), concurrency))
+                results[concurrency] = {label: _figures(blocks)
+                                        for label, blocks in _interleaved(concurrency, loads).items()}
         finally:
-            server.terminate()
-            server.wait(timeout=20)
-    for concurrency, (base, real) in results.items():
+            ab.stop([process for _, _, process in servers.values()])
+    for concurrency, figures in results.items():
+        print(f"voice/incoming @ {concurrency}, {REQUESTS} requests each in blocks of {BLOCK} taking turns:")
+        for label, f in figures.items():
+            print(f"  {label:<30} {f['rps']:7.0f} req/s  p50 {f['p50']:6.1f} ms  p99 {f['p99']:6.1f} ms")
+        real, base = figures["current"], figures["baseline /ping"]
+        for label in list(figures)[2:]:  # the previous ref's
+            old = figures[label]
+            by_block = [a / b for a, b in zip(real["block_rps"], old["block_rps"])]
+            print(f"  {'current / ' + label.split()[0]:<30} {real['rps'] / old['rps']:7.2f} x      "
+                  f"p50 {real['p50'] / old['p50']:6.2f} x   p99 {real['p99'] / old['p99']:6.2f} x   "
+                  f"(req/s block by block {min(by_block):.2f}-{max(by_block):.2f} x)")
         ratio = real["rps"] / base["rps"]
-        print(f"voice/incoming @ {concurrency}: {real['rps']:.0f} req/s p50 {real['p50']:.0f} ms p99 {real['p99']:.0f} ms; "
-              f"baseline {base['rps']:.0f} req/s p99 {base['p99']:.0f} ms; ratio {ratio:.2f} "
-              f"({'met' if ratio >= 0.5 else 'MISSED'} half-baseline"
-              + (f", p99 < 100 ms {'met' if real['p99'] < 100 else 'MISSED'})" if concurrency == 20 else ")"))
+        print(f"  current / baseline /ping: {ratio:.2f} x req/s ({'met' if ratio >= 0.5 else 'MISSED'} half-baseline"
+              + (f"; p99 < 100 ms {'met' if real['p99'] < 100 else 'MISSED'})" if concurrency == 20 else ")"))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from campaigns.models import CallAttempt, Campaign
+from compliance import location
 from compliance.models import ComplianceSettings, Consent, LedgerEntry
-from compliance.platform.models import CallingRule, Holiday, PlatformDncEntry
+from compliance.platform.models import CallingRule, Holiday, PlatformDncEntry, RegistryLoad
 from compliance.rules import OptOutSource
-from compliance.services import consent_record, opt_out_record
+from compliance.selectors import campaign_abandonment_rate
+from compliance.services import consent_record, gate, opt_out_record
 
-from .conftest import MIAMI, NY, ON_REGISTRY, TULSA, WEEKDAY_AFTERNOON, local
+from .conftest import MIAMI, NY, ON_REGISTRY, TULSA, WEEKDAY_AFTERNOON, load_registry, local
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +99,6 @@ def test_informational_robocalls_need_express_consent_and_telemarketing_needs_wr
 
 
 def test_registry_older_than_31_days_refuses_telemarketing_only(world, tmp_path, decide):
-    from .conftest import load_registry
-
     load_registry(tmp_path, ["2025550123"], file_date=dt.date(2025, 5, 1))  # 33 days before the call
     decision = decide(world.bobs, NY)
     assert decision.codes == {"registry_stale"}
@@ -107,16 +107,11 @@ def test_registry_older_than_31_days_refuses_telemarketing_only(world, tmp_path,
 
 
 def test_no_registry_at_all_refuses_telemarketing(world, decide):
-    from compliance.platform.models import RegistryLoad
-
     RegistryLoad.objects.all().delete()
     assert decide(world.bobs, NY).codes == {"registry_missing"}
 
 
 def test_a_change_file_alone_keeps_the_data_fresh(world, registry, tmp_path, decide):
-    from .conftest import load_registry
-    from compliance.platform.models import RegistryLoad
-
     later = WEEKDAY_AFTERNOON + dt.timedelta(days=40)
     assert decide(world.bobs, NY, at=later).codes == {"registry_stale"}
     load_registry(tmp_path, [], file_date=later.date(), kind=RegistryLoad.Kind.CHANGE, name="change.txt")
@@ -153,8 +148,6 @@ def test_an_unknown_address_state_fails_closed(world, registry, decide):
     ("+19075550142", {"America/Anchorage", "America/Adak"}),  # Alaska
 ])
 def test_split_area_codes_are_allowed_only_when_every_zone_is_in_hours(world, registry, decide, number, zones):
-    from compliance import location
-
     assert zones <= set(location.number_time_zones(number))
     # 8:30 in the easternmost zone is 7:30 (or earlier) in the western one: refused, naming the zone.
     east = sorted(zones, key=lambda z: -local(z, 2025, 6, 3, 12).utcoffset().total_seconds())[0]
@@ -283,8 +276,6 @@ def test_staff_are_exempt_from_lists_and_hours_but_not_from_their_text_opt_out(w
 
 
 def test_the_gate_fails_closed_on_a_database_error(world, registry, decide, monkeypatch):
-    from compliance.services import gate
-
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
@@ -300,8 +291,6 @@ def test_an_unknown_purpose_fails_closed(world, decide):
 
 
 def test_the_abandonment_rate_stops_autodialing_at_three_percent(world, registry, decide):
-    from compliance.selectors import campaign_abandonment_rate
-
     with tenant_context(world.bobs):
         campaign = Campaign.objects.create(name="Predictive", purpose="informational")
         consent_record(client=world.bobs, number=NY, kind=Consent.Kind.EXPRESS, source=Consent.Source.CALL,

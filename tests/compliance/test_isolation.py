@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 from compliance.models import Consent, DncEntry, LedgerEntry
@@ -52,8 +53,6 @@ def test_each_clients_ledger_holds_only_its_own_decisions(world, registry, decid
 
 
 def test_compliance_tables_live_where_they_should(world):
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('public.compliance_dncentry'), to_regclass('public.compliance_ledgerentry'),"
                        " to_regclass('bobsplumbing.compliance_platform_registrynumber'),"

@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection, transaction
 from django_tenants.utils import schema_context, tenant_context
 
 from compliance.models import LedgerEntry
+from tenants import services
 
 from .conftest import NY
 
@@ -49,8 +50,6 @@ def test_every_clients_schema_and_the_template_carry_the_trigger(world):
 
 
 def test_a_newly_provisioned_clients_ledger_is_append_only_too(world):
-    from tenants import services
-
     client = services.client_provision(name="Dora's Dental", slug="dorasdental", time_zone="America/Denver")
     with tenant_context(client):
         LedgerEntry.objects.create(at="2025-06-03T12:00Z", number=NY, asked_by="tests")

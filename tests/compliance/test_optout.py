@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from compliance.models import Consent, DncEntry, LedgerEntry
+from compliance.platform.models import SmsKeyword
 from compliance.rules import OptOutSource
 from compliance.services import (
     consent_record,
@@ -16,6 +17,7 @@ from compliance.services import (
     dnc_entry_remove,
     inbound_sms_handle,
     opt_out_record,
+    optout,
     twilio_send_error_record,
 )
 
@@ -64,8 +66,6 @@ def test_ordinary_messages_are_not_keywords(world, body):
 
 
 def test_the_keyword_list_is_data(world):
-    from compliance.platform.models import SmsKeyword
-
     assert _sms(world.bobs, "basta") is None
     SmsKeyword.objects.create(text="basta", action="opt_out", match="first_word")
     assert _sms(world.bobs, "BASTA!") is not None
@@ -161,8 +161,6 @@ def test_csv_import_keeps_good_rows_and_reports_bad_ones_by_line(world):
 
 
 def test_csv_import_is_all_or_nothing_for_the_good_rows(world, monkeypatch):
-    from compliance.services import optout
-
     calls = []
     real = optout.opt_out_record
 

@@ -6,13 +6,14 @@ from http import HTTPStatus
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 from compliance.models import DncEntry, LedgerEntry
+from compliance.platform.models import PlatformDncEntry
 from compliance.rules import OptOutSource
 from compliance.services import opt_out_record
-
-from tests.conftest import BOB_HOST, CHARLIE_HOST, PLATFORM_HOST
+from tests.conftest import BOB_HOST, CHARLIE_HOST, PLATFORM_HOST, http
 
 from .conftest import NY
 
@@ -66,8 +67,6 @@ def test_the_export_stays_in_its_clients_schema_while_the_connection_serves_anot
         world, logged_in, registry, decide):
     """Under ASGI the streamed rows are read after the view returned, on a connection another
     request may have switched to its own client's schema in between."""
-    from django.db import connection
-
     decide(world.bobs, NY, asked_by="dialer")
     decide(world.charlies, "+13125550177", asked_by="dialer")
     export = logged_in(world.bea, BOB_HOST).get("/compliance/ledger/export.csv")
@@ -91,8 +90,6 @@ def test_one_clients_pages_never_show_anothers_data(world, logged_in):
 
 
 def test_anonymous_visitors_are_sent_to_log_in(world):
-    from tests.conftest import http
-
     assert http(BOB_HOST).get("/compliance/ledger/").status_code == HTTPStatus.FOUND
 
 
@@ -121,6 +118,4 @@ def test_the_platform_admin_manages_rules_and_the_platform_list(world, logged_in
     response = admin.post("/admin/compliance_platform/platformdncentry/add/", {"number": "212 555 0142", "reason": "x",
                                                                                "source": "complaint", "added_by": ""})
     assert response.status_code == HTTPStatus.FOUND
-    from compliance.platform.models import PlatformDncEntry
-
     assert PlatformDncEntry.objects.get().added_by == "alice@switchboard.test"

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from compliance.platform.models import RegistryLoad, RegistryNumber
 
@@ -52,8 +53,6 @@ def test_a_full_file_replaces_the_registry(world, tmp_path):
     # The table swapped in is the model's table, with its primary key.
     RegistryNumber.objects.create(number=2125550100)
     with pytest.raises(Exception):
-        from django.db import transaction
-
         with transaction.atomic():
             RegistryNumber.objects.create(number=2125550100)
 

@@ -5,15 +5,23 @@ transaction, delivered like any message). Charlie's Clinic is the stranger."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering.delivery import message_deliver
-from answering.models import (DeliveryRule, EscalationPolicy, EscalationStep, Message, Person, Rotation,
-                              RotationMember, Team)
+from answering.messages.delivery import message_deliver
+from answering.models import (
+    DeliveryRule,
+    EscalationPolicy,
+    EscalationStep,
+    Message,
+    Person,
+    Rotation,
+    RotationMember,
+    Team,
+)
 
 
 @dataclass

@@ -12,8 +12,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from answering import live
-from tests.answering.test_console import _push
-from tests.conftest import BOB_HOST, CHARLIE_HOST
+from tests.conftest import BOB_HOST, CHARLIE_HOST, _push
 
 pytestmark = pytest.mark.processes
 

@@ -6,15 +6,15 @@ import pytest
 from django_tenants.utils import schema_context
 
 from answering.models import CallRecord, Message
-from portal.demo import seed_portal_demo
+from portal.demo import portal_demo_seed
 from tenants.models import Role, User
 
 pytestmark = pytest.mark.django_db
 
 
 def test_it_seeds_a_client_user_and_examples_once(world):
-    seed_portal_demo(world.bobs)
-    seed_portal_demo(world.bobs)
+    portal_demo_seed(world.bobs)
+    portal_demo_seed(world.bobs)
     staff = User.objects.get(email="staff@bobsplumbing.example")
     assert (staff.role, staff.client, staff.recordings_allowed) == (Role.CLIENT_USER, world.bobs, False)
     with schema_context("bobsplumbing"):

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering import schedules
 from answering.models import DeliveryRule, EscalationPolicy, Override, Person, Rotation, Team
-from answering.schedules import RuleSpec, StepSpec
+from answering.oncall import services as schedules
+from answering.oncall.services import RuleSpec, StepSpec
 from tests.conftest import BOB_HOST
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_the_page_shows_who_is_on_call_now_and_next(world, logged_in, oncall):
     assert '<p class="oncall-now" data-now>Office <span class="pill">override</span></p>' in page
     # When the override ends the rotation's person takes over.
     with schema_context("bobsplumbing"):
-        from answering.oncall import on_call_at
+        from answering.oncall.selectors import on_call_at
 
         after = on_call_at(team=oncall.techs, at=now + timedelta(hours=1), time_zone=world.bobs.time_zone).person
     assert f"<strong data-next>{after}</strong>" in page

@@ -13,11 +13,19 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from answering.acd.models import OutboxTimer
-from answering.models import (Delivery, DeliveryRule, EscalationPolicy, EscalationStep, Message, Person, Rotation,
-                              RotationMember, Team)
-from tests.answering.test_console_browser import ARTIFACTS, BOB_SCRIPT
-from tests.conftest import BOB_HOST, PASSWORD
-from tests.processes import TEST_QUEUE
+from answering.models import (
+    Delivery,
+    DeliveryRule,
+    EscalationPolicy,
+    EscalationStep,
+    Message,
+    Person,
+    Rotation,
+    RotationMember,
+    Team,
+)
+from tests.conftest import BOB_HOST, BOB_SCRIPT, PASSWORD
+from tests.processes import ARTIFACTS, TEST_QUEUE
 
 pytestmark = pytest.mark.processes
 PHONE = {"width": 390, "height": 844}
@@ -65,8 +73,8 @@ def committed_oncall(world, django_db_blocker):
 
 def _take_message(django_db_blocker, call_sid: str) -> None:
     """What the console's Save does, from a thread of its own (committed, pushed after commit)."""
-    from answering.scripts import script_import_json
-    from answering.services import message_take
+    from answering.messages.services import message_take
+    from answering.scripts.services import script_import_json
 
     def take():
         from django.db import connection

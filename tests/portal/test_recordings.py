@@ -14,7 +14,6 @@ from django_tenants.utils import schema_context
 from answering.models import CallRecord, Message
 from tenants.services import user_recordings_allow
 from tests.conftest import BOB_HOST, CHARLIE_HOST
-from tests.factories import ClientUserFactory
 from tests.portal.conftest import take
 
 pytestmark = pytest.mark.django_db

@@ -74,3 +74,17 @@ def test_the_statement_is_prepared_once_per_connection():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%|| 'x'%"])
         assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.django_db
+def test_with_prepared_statements_off_nothing_is_prepared(settings):
+    # Behind a pooler that cannot keep prepared statements (DB_PREPARED_STATEMENTS=0) the
+    # statement is still bound on the server, but never prepared.
+    settings.DB_PREPARED_STATEMENTS = False
+    sql = "SELECT %s::text || 'unprepared'"
+    for value in ("a", "b", "c"):
+        assert db.fetchone_prepared(sql, [value]) == (value + "unprepared",)
+        assert db.fetchone_prepared_here(sql, [value]) == (value + "unprepared",)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%'unprepared'%"])
+        assert cursor.fetchone() == (0,)

@@ -17,8 +17,8 @@ from websockets.sync.client import connect
 from answering import tasks
 from answering.models import KnowledgeFact
 from answering.services import knowledge_facts_import
-
-from tests.conftest import BOB_HOST, CHARLIE_HOST, PLATFORM_HOST
+from tests.conftest import BOB_HOST, CHARLIE_HOST, PLATFORM_HOST, http
+from tests.factories import ClientUserFactory, KnowledgeFactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_tenant_tables_do_not_exist_in_the_public_schema(world):
 def test_a_task_sent_in_a_clients_context_runs_in_that_schema_on_a_real_worker(world, celery_worker):
     title = f"Alarm code {uuid.uuid4().hex[:6]}"
     with tenant_context(world.bobs):
-        tasks.knowledge_facts_import.delay([{"title": title, "body": "1234#"}])
+        tasks.knowledge_facts_import_task.delay([{"title": title, "body": "1234#"}])
 
     deadline = time.monotonic() + 20
     found = False
@@ -119,8 +119,6 @@ def test_http_through_the_real_asgi_server_resolves_the_host(world, asgi_server)
 
 
 def test_each_clients_admin_lists_only_its_own_facts(world, logged_in):
-    from tests.factories import KnowledgeFactFactory
-
     with tenant_context(world.bobs):
         facts = KnowledgeFactFactory.create_batch(3)
     with tenant_context(world.charlies):
@@ -132,9 +130,6 @@ def test_each_clients_admin_lists_only_its_own_facts(world, logged_in):
 
 
 def test_a_new_client_user_is_refused_on_other_hosts(world):
-    from tests.conftest import http
-    from tests.factories import ClientUserFactory
-
     ClientUserFactory(email="newhire@charlies.test", client=world.charlies)
     ok = http(CHARLIE_HOST).post("/accounts/login/", {"username": "newhire@charlies.test", "password": "password"})
     refused = http(BOB_HOST).post("/accounts/login/", {"username": "newhire@charlies.test", "password": "password"})

@@ -11,7 +11,7 @@ from django.http import QueryDict
 from django.test import RequestFactory
 from twilio.request_validator import RequestValidator
 
-from switchboard.twilio_webhooks import _read_form, _signature
+from answering.twilio.webhooks import _read_form, _signature
 
 BODIES = [
     b"CallSid=CA1&From=%2B13125551234&To=%2B13125550160&CallerCity=SAN+FRANCISCO",

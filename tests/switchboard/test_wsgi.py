@@ -9,7 +9,7 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
-from answering.simulator import new_call_sid, signature
+from answering.twilio.simulator import new_call_sid, signature
 
 pytestmark = pytest.mark.django_db
 

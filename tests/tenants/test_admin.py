@@ -9,7 +9,6 @@ from django_tenants.utils import schema_context, schema_exists
 
 from answering.models import KnowledgeFact
 from tenants.models import Client, User
-
 from tests.conftest import BOB_HOST, CHARLIE_HOST, PLATFORM_HOST
 
 pytestmark = pytest.mark.django_db

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import schema_context
 
 from answering.acd import services as acd
-from answering.acd.models import AgentPresence, CallSession
+from answering.acd.models import LIVE_STATES, AgentPresence, CallSession
+from answering.messages.services import CallFinishRefused, call_finish, call_message_take
 from tenants.models import User
 
 
@@ -26,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, email, action, wait, answers, disposition, **options):
         if action == "queues":
-            for session in CallSession.objects.filter(state__in=acd.LIVE_STATES).select_related("client"):
+            for session in CallSession.objects.filter(state__in=LIVE_STATES).select_related("client"):
                 self.stdout.write(f"{session.client.name:<30} {session.from_number:<14} {session.state:<10} "
                                   f"waited {round(session.wait_seconds())}s")
             return
@@ -61,13 +65,6 @@ class Command(BaseCommand):
     def _finish(self, agent, answers: str, disposition: str) -> None:
         """Take the script's message (committed, then delivered) and end the agent's call, as the
         console's Finish does."""
-        import json
-
-        from django.core.exceptions import ValidationError
-        from django_tenants.utils import schema_context
-
-        from answering.services import CallFinishRefused, call_finish, call_message_take
-
         session = CallSession.objects.select_related("client").filter(
             agent=agent, state=CallSession.State.CONNECTED).first()
         if session is None:

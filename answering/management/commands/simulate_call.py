@@ -7,7 +7,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from answering.simulator import SimulatedCall, http_transport
+from answering.twilio.simulator import SimulatedCall, http_transport
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from answering.gateway import SIM_OUTBOX
-from answering.simulator import answer_callout, http_transport
+from answering.twilio.gateway import SIM_OUTBOX
+from answering.twilio.simulator import answer_callout, http_transport
 
 ANSWERED = "sim:callout:answered"
 

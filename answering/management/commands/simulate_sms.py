@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from answering.simulator import http_transport, send_sms
+from answering.twilio.simulator import http_transport, send_sms
 
 
 class Command(BaseCommand):

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from campaigns.models import Campaign
 from compliance.rules import Channel, Purpose
 from compliance.services import contact_decide
 from tenants import selectors
@@ -38,8 +39,6 @@ class Command(BaseCommand):
             if timezone.is_naive(when):
                 when = timezone.make_aware(when, target.tz)
         with tenant_context(target):
-            from campaigns.models import Campaign
-
             campaign_obj = Campaign.objects.filter(pk=campaign).first() if campaign else None
             if campaign and campaign_obj is None:
                 raise CommandError(f"No campaign {campaign} for {target.name}.")

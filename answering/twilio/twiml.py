@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.http import HttpResponse
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from answering.selectors import Spoken
+
+@dataclass(frozen=True)
+class Spoken:
+    """Something said to a caller: text in a voice, or a recording played."""
+
+    text: str = ""
+    voice: str = ""
+    language: str = ""
+    audio_url: str = ""
 
 
 def url(path: str) -> str:

@@ -24,6 +24,8 @@ from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 from twilio.request_validator import RequestValidator
 
+from answering.acd.models import TwilioAccount, TwilioRequest
+
 logger = logging.getLogger("switchboard.twilio")
 
 
@@ -38,8 +40,6 @@ def _tokens(account_sid: str, *, use_database: bool) -> list[str]:
     tokens = [settings.TWILIO_AUTH_TOKEN] if settings.TWILIO_AUTH_TOKEN else []
     if use_database and account_sid and account_sid != settings.TWILIO_ACCOUNT_SID:
         try:
-            from answering.acd.models import TwilioAccount
-
             token = TwilioAccount.objects.filter(sid=account_sid).values_list("auth_token", flat=True).first()
             if token:
                 tokens.insert(0, token)
@@ -145,8 +145,6 @@ def _once(request: HttpRequest, view_func, args, kwargs) -> HttpResponse:
     """Claim the request's key first (INSERT ... ON CONFLICT DO NOTHING): the claimant runs
     the view and stores its answer in the same transaction; a copy arriving meanwhile
     waits on the claim's row, then reads the stored answer."""
-    from answering.acd.models import TwilioRequest
-
     key = request_key(request)
     table = TwilioRequest._meta.db_table
     with transaction.atomic():

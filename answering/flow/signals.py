@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
-from answering import flow_cache
+from answering.flow import cache as flow_cache
 from answering.models import AnsweringSettings, BusinessHours, Closure, MenuOption, Prompt
 from tenants.models import Client, PhoneNumber
 

@@ -16,12 +16,13 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from twilio.twiml.voice_response import VoiceResponse
 
-from answering import flow_cache, twiml
 from answering.acd import services as acd
 from answering.acd.models import AgentPresence, CallSession
+from answering.flow import cache as flow_cache
+from answering.flow.selectors import CallFlow, call_flow_get, spoken
+from answering.messages.services import voicemail_message_take
 from answering.models import CallRecord, MenuOption, VoicemailMessage
-from answering.selectors import CallFlow, call_flow_get, spoken
-from answering.services import voicemail_message_take
+from answering.twilio import twiml
 from tenants import selectors as tenant_selectors
 
 logger = logging.getLogger(__name__)
@@ -137,9 +138,7 @@ def menu_chosen(session: CallSession, flow_name: str, digits: str) -> VoiceRespo
         case MenuOption.Action.QUEUE:
             return _queue(session, flow, priority=option.priority, choice=choice)
         case MenuOption.Action.VOICEMAIL:
-            CallSession.objects.filter(pk=session.pk).update(menu_choice=choice)
-            session.menu_choice = choice
-            return _voicemail(session, flow)
+            return _voicemail(session, flow, menu_choice=choice)
         case MenuOption.Action.INFO:
             text = option.info_text.get(language) or option.info_text.get(flow.languages[0], "")
             return _menu(session, flow, language, greet=False, before=[spoken(text, language)])
@@ -157,8 +156,8 @@ def _queue(session: CallSession, flow: CallFlow, *, priority: int, choice: str, 
     return twiml.enqueue(queue=session.client.schema_name, session_sid=session.call_sid, notice=notice, before=before)
 
 
-def _voicemail(session: CallSession, flow: CallFlow, before=()) -> VoiceResponse:
-    acd.call_to_voicemail(session=session)
+def _voicemail(session: CallSession, flow: CallFlow, before=(), *, menu_choice: str = "") -> VoiceResponse:
+    acd.call_to_voicemail(session=session, menu_choice=menu_choice)
     return twiml.voicemail(session.call_sid, flow.say("voicemail", session.language), before=before)
 
 

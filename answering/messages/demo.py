@@ -64,7 +64,7 @@ RULES = {
 }
 
 
-def seed(slug: str) -> None:
+def messages_demo_seed(slug: str) -> None:
     if slug not in PEOPLE or Person.objects.exists():
         return
     with transaction.atomic():

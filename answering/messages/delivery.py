@@ -16,34 +16,41 @@ The life of a message after it is committed:
 4. ``message_acknowledge`` (portal click, SMS reply, 1 on a call-out) stops all of it in
    one transaction: queued attempts are cancelled and the timers deleted.
 
-Timers are rows, so escalation survives restarts of workers, beat and Redis; the sweep
-(``outbox_sweep``, every few seconds from beat) hands due timers to workers.
+The outbox's timers and the sweep are in ``outbox``; the texts sent in ``texts``;
+acknowledgement in ``acknowledge``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import random
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
+import requests
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.urls import reverse
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from answering import gateway, live
 from answering.acd.models import OutboxTimer, SupervisorAlert
+from answering.flow import cache as flow_cache
+from answering.flow.selectors import call_flow_get
+from answering.messages.outbox import LEASE, alert_raise, event_record, portal_push, send_soon, timer_clear, timer_set
+from answering.messages.texts import (
+    caller_label,
+    message_summary,
+    portal_url,
+    sms_body,
+    twilio_url,
+    webhook_payload,
+    webhook_signature,
+)
 from answering.models import (
     Channel,
     Delivery,
-    DeliveryEvent,
     DeliveryRule,
     DeliverySettings,
     EscalationStep,
@@ -51,24 +58,33 @@ from answering.models import (
     Person,
     RotationMember,
 )
+from answering.oncall.selectors import on_call_at
+from answering.twilio import gateway
+from compliance.rules import Channel as GateChannel
+from compliance.rules import Purpose
+from compliance.services import contact_decide, twilio_send_error_record
 from tenants.models import Client
 from tenants.selectors import client_current
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+
 MAX_TRIES = 6
+
+
 # Backoff after a transient failure (Twilio 20429, 5xx, a timeout): 10 s, 30 s, 90 s, ...
 BACKOFF_SECONDS = (10, 30, 90, 270, 810)
+
+
 # Escalation timers wake the sweep; a long wait is a row, never a broker countdown (Redis
 # would redeliver an unacked countdown after its visibility timeout, or lose it with Redis).
 FINAL = {Delivery.Status.SENT, Delivery.Status.DELIVERED, Delivery.Status.FAILED, Delivery.Status.ACKNOWLEDGED,
          Delivery.Status.CANCELLED}
+
+
 # Status order: a late or repeated callback never moves an attempt backwards.
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "acknowledged": 4, "cancelled": 4}
 
-
-# --- Planning ---------------------------------------------------------------------------
 
 def rule_for(*, urgency: str, category: str, open_now: bool) -> DeliveryRule | None:
     """The first rule, in order, that matches a message (a selector)."""
@@ -84,14 +100,11 @@ def message_deliver(*, message: Message, client: Client | None = None, at: datet
     The portal always gets it (pushed after the commit). The matching rule's policy starts
     at once: its first step's attempts are written now and sent right after the commit.
     """
-    from answering import flow_cache
-    from answering.selectors import call_flow_get
-
     client = client or client_current()
     at = at or timezone.now()
     open_now = flow_cache.flow_get(client.schema_name, lambda: call_flow_get(client)).is_open(at)
     rule = rule_for(urgency=message.urgency, category=message.category, open_now=open_now)
-    _event(message, "received", f"Taken {'during business hours' if open_now else 'after hours'}; in the portal.")
+    event_record(message, "received", f"Taken {'during business hours' if open_now else 'after hours'}; in the portal.")
     if rule is None or not rule.policy.steps.exists():
         message.escalation = Message.Escalation.NONE
         message.save(update_fields=["escalation", "updated"])
@@ -102,9 +115,9 @@ def message_deliver(*, message: Message, client: Client | None = None, at: datet
         if rule.policy.needs_acknowledgement:
             message.short_code = _short_code()
         message.save(update_fields=["policy", "escalation", "next_round", "next_position", "short_code", "updated"])
-        _event(message, "escalation", f"Following “{rule.policy}” ({rule}).")
+        event_record(message, "escalation", f"Following “{rule.policy}” ({rule}).")
         _advance(message, client=client, at=at)
-    _portal_push(client, {"type": "message", "message": message.pk, "urgency": message.urgency})
+    portal_push(client, {"type": "message", "message": message.pk, "urgency": message.urgency})
 
 
 def _short_code() -> str:
@@ -131,8 +144,8 @@ def _advance(message: Message, *, client: Client, at: datetime) -> None:
             return
         step = steps[message.next_position - 1]
         for delivery in _step_run(message, step, client=client, at=at):
-            _timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, delivery.due_at)
-            transaction.on_commit(lambda pk=delivery.pk, schema=client.schema_name: _send_soon(schema, pk))
+            timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, delivery.due_at)
+            transaction.on_commit(lambda pk=delivery.pk, schema=client.schema_name: send_soon(schema, pk))
         if message.next_position < len(steps):
             message.next_position += 1
         else:
@@ -144,13 +157,13 @@ def _advance(message: Message, *, client: Client, at: datetime) -> None:
                 break  # for information only: nothing left to wait for
             message.next_step_at = at + timedelta(minutes=step.wait_minutes)
             message.save(update_fields=["next_step_at", "updated"])
-            _timer_set(client, OutboxTimer.Kind.ESCALATION, message.pk, message.next_step_at)
+            timer_set(client, OutboxTimer.Kind.ESCALATION, message.pk, message.next_step_at)
             return
     _chain_end(message, client=client)
 
 
 def _chain_end(message: Message, *, client: Client) -> None:
-    _timer_clear(client, OutboxTimer.Kind.ESCALATION, message.pk)
+    timer_clear(client, OutboxTimer.Kind.ESCALATION, message.pk)
     if not message.policy.needs_acknowledgement:
         message.escalation = Message.Escalation.DONE
         message.save(update_fields=["escalation", "updated"])
@@ -159,37 +172,35 @@ def _chain_end(message: Message, *, client: Client) -> None:
     message.save(update_fields=["escalation", "updated"])
     text = f"{client.name}: {message.get_urgency_display().lower()} message from " \
            f"{message.callback_number or message.caller or 'unknown'} not acknowledged by anyone."
-    _event(message, "exhausted", "Nobody acknowledged; the answering service's supervisors were alerted."
+    event_record(message, "exhausted", "Nobody acknowledged; the answering service's supervisors were alerted."
            if message.policy.alert_supervisors else "Nobody acknowledged.")
     if message.policy.alert_supervisors:
-        _alert(client, message, SupervisorAlert.Kind.UNACKNOWLEDGED, text)
-    _portal_push(client, {"type": "message_changed", "message": message.pk})
+        alert_raise(client, message, SupervisorAlert.Kind.UNACKNOWLEDGED, text)
+    portal_push(client, {"type": "message_changed", "message": message.pk})
 
 
 def _step_run(message: Message, step: EscalationStep, *, client: Client, at: datetime) -> list[Delivery]:
     """Write the attempts of one step: one per person it reaches (none is an event, not an error)."""
     people, whom = _step_people(step, client=client, at=at)
     if not people:
-        _event(message, "nobody", f"Step {step.position}: {whom} — nobody to reach.")
+        event_record(message, "nobody", f"Step {step.position}: {whom} — nobody to reach.")
         return []
     made = []
     for person in people:
         address = _address(person, step.channel)
         if not address:
-            _event(message, "skipped", f"Step {step.position}: {person} has no {Channel(step.channel).label.lower()} address.")
+            event_record(message, "skipped", f"Step {step.position}: {person} has no {Channel(step.channel).label.lower()} address.")
             continue
         delivery, created = Delivery.objects.get_or_create(
             message=message, round=message.next_round, position=step.position, channel=step.channel, person=person,
             defaults={"step": step, "address": address, "due_at": at})
         if created:
-            _event(message, "queued", f"{delivery.get_channel_display()} to {person} ({address}) — {whom}.", delivery)
+            event_record(message, "queued", f"{delivery.get_channel_display()} to {person} ({address}) — {whom}.", delivery)
             made.append(delivery)
     return made
 
 
 def _step_people(step: EscalationStep, *, client: Client, at: datetime) -> tuple[list[Person], str]:
-    from answering.oncall import on_call_at
-
     if step.target == EscalationStep.Target.PERSON:
         return ([step.person] if step.person.active else []), str(step.person)
     if step.target == EscalationStep.Target.ON_CALL:
@@ -212,18 +223,16 @@ def escalation_advance(*, message_id: int, client: Client | None = None, at: dat
     with transaction.atomic():
         message = Message.objects.select_for_update(of=("self",)).select_related("policy").filter(pk=message_id).first()
         if message is None or message.escalation != Message.Escalation.ACTIVE or message.policy is None:
-            _timer_clear(client, OutboxTimer.Kind.ESCALATION, message_id)
+            timer_clear(client, OutboxTimer.Kind.ESCALATION, message_id)
             return False
         # The message says when its next step is due (the timer row is leased forward by the
         # sweep while a worker has it, so it cannot say).
         if message.next_step_at is not None and message.next_step_at > now:
             return False
-        _timer_clear(client, OutboxTimer.Kind.ESCALATION, message_id)
+        timer_clear(client, OutboxTimer.Kind.ESCALATION, message_id)
         _advance(message, client=client, at=now)
     return True
 
-
-# --- Sending ----------------------------------------------------------------------------
 
 @dataclass
 class Outcome:
@@ -241,7 +250,7 @@ def delivery_send(*, delivery_id: int, client: Client | None = None) -> Outcome:
         if delivery is None:
             return Outcome("busy", "locked by another worker, or gone")
         if delivery.status in FINAL:
-            _timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
+            timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
             return Outcome(delivery.status, "already final")
         interrupted = delivery.status == Delivery.Status.SENDING
         if interrupted and delivery.lease_until and delivery.lease_until > now:
@@ -251,15 +260,15 @@ def delivery_send(*, delivery_id: int, client: Client | None = None) -> Outcome:
         if delivery.message.acknowledged_at is not None:
             # An interrupted send of a message acknowledged meanwhile: nothing more to send.
             Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.CANCELLED, lease_until=None)
-            _event(delivery.message, "cancelled", "The message was acknowledged before this was sent.", delivery)
-            _timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
+            event_record(delivery.message, "cancelled", "The message was acknowledged before this was sent.", delivery)
+            timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
             return Outcome("cancelled")
         delivery.status = Delivery.Status.SENDING
         delivery.tries += 1
         delivery.lease_until = now + LEASE
         delivery.save(update_fields=["status", "tries", "lease_until"])
         # If this worker dies from here on, the timer brings the row back after the lease.
-        _timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, delivery.lease_until)
+        timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, delivery.lease_until)
         # The gate's answer (and its ledger entry) commits with the claim: one commit, not two.
         refused = _gate(delivery, client=client)
     if refused is not None:
@@ -278,12 +287,12 @@ def delivery_send(*, delivery_id: int, client: Client | None = None) -> Outcome:
         if not Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(status=status, **fields):
             Delivery.objects.filter(pk=delivery.pk).update(provider_sid=fields["provider_sid"],
                                                            sent_at=fields["sent_at"], lease_until=None)
-        _event(delivery.message, "sent", result.detail or f"{delivery.get_channel_display()} handed over"
+        event_record(delivery.message, "sent", result.detail or f"{delivery.get_channel_display()} handed over"
                + (f" ({result.sid})" if result.sid else "") + ".", delivery)
         if status == Delivery.Status.DELIVERED:
-            _event(delivery.message, "delivered", "", delivery)
-        _timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
-    _portal_push(client, {"type": "message_changed", "message": delivery.message_id})
+            event_record(delivery.message, "delivered", "", delivery)
+        timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
+    portal_push(client, {"type": "message_changed", "message": delivery.message_id})
     return Outcome(status)
 
 
@@ -298,10 +307,6 @@ def _gate(delivery: Delivery, *, client: Client) -> gateway.GatewayError | None:
     """Ask the compliance gate, immediately before the send, whether this text or call may go."""
     if delivery.channel not in (Channel.SMS, Channel.CALL):
         return None
-    from compliance.rules import Channel as GateChannel
-    from compliance.rules import Purpose
-    from compliance.services import contact_decide
-
     decision = contact_decide(client=client, number=delivery.address, purpose=Purpose.STAFF,
                               channel=GateChannel.SMS if delivery.channel == Channel.SMS else GateChannel.PRERECORDED,
                               asked_by=f"delivery {delivery.pk}")
@@ -344,14 +349,12 @@ def _failed(delivery: Delivery, client: Client, exc: gateway.GatewayError) -> Ou
             Delivery.objects.filter(pk=delivery.pk).update(
                 status=Delivery.Status.FAILED, failed_at=timezone.now(), error_code=code, error=str(exc)[:300],
                 lease_until=None)
-            _event(delivery.message, "failed", str(exc)[:300], delivery)
-            _timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
-            if exc.code == 21610:
-                from compliance.services import twilio_send_error_record
-
-                twilio_send_error_record(client=client, number=delivery.address, error_code=exc.code,
-                                         added_by=f"delivery {delivery.pk}")
-            _alert(client, delivery.message, SupervisorAlert.Kind.DELIVERY_FAILED,
+            event_record(delivery.message, "failed", str(exc)[:300], delivery)
+            timer_clear(client, OutboxTimer.Kind.DELIVERY, delivery.pk)
+            # Twilio's 21610: the person texted STOP to our number — an opt-out, effective at once.
+            twilio_send_error_record(client=client, number=delivery.address, error_code=exc.code or "",
+                                     added_by=f"delivery {delivery.pk}")
+            alert_raise(client, delivery.message, SupervisorAlert.Kind.DELIVERY_FAILED,
                    f"{client.name}: {delivery.get_channel_display().lower()} to {delivery.person or delivery.address} "
                    f"failed for good — {str(exc)[:200]}")
         else:
@@ -359,10 +362,10 @@ def _failed(delivery: Delivery, client: Client, exc: gateway.GatewayError) -> Ou
             due = timezone.now() + timedelta(seconds=wait)
             Delivery.objects.filter(pk=delivery.pk).update(
                 status=Delivery.Status.QUEUED, due_at=due, error_code=code, error=str(exc)[:300], lease_until=None)
-            _event(delivery.message, "retry", f"{exc} — trying again in {wait} s.", delivery)
-            _timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, due)
-            transaction.on_commit(lambda: _send_soon(client.schema_name, delivery.pk, countdown=wait))
-    _portal_push(client, {"type": "message_changed", "message": delivery.message_id})
+            event_record(delivery.message, "retry", f"{exc} — trying again in {wait} s.", delivery)
+            timer_set(client, OutboxTimer.Kind.DELIVERY, delivery.pk, due)
+            transaction.on_commit(lambda: send_soon(client.schema_name, delivery.pk, countdown=wait))
+    portal_push(client, {"type": "message_changed", "message": delivery.message_id})
     return Outcome("failed" if permanent else "retry", str(exc))
 
 
@@ -373,50 +376,12 @@ def _sender_number(client: Client) -> str:
     return number
 
 
-def twilio_url(name: str, *args) -> str:
-    """The public URL of one of our Twilio webhooks (they live on the platform host's URLconf,
-    whichever schema or host this runs in)."""
-    return settings.PUBLIC_BASE_URL + reverse(name, args=args, urlconf="switchboard.urls_platform")
-
-
-def portal_url(client: Client, path: str) -> str:
-    """A link into the client's portal: its primary domain, with PUBLIC_BASE_URL's scheme and port."""
-    from urllib.parse import urlsplit
-
-    base = urlsplit(settings.PUBLIC_BASE_URL)
-    domain = client.domains.filter(is_primary=True).values_list("domain", flat=True).first() or base.hostname
-    return f"{base.scheme}://{domain}{f':{base.port}' if base.port else ''}{path}"
-
-
-def sms_body(message: Message, *, client: Client) -> str:
-    """The text an on-call person gets: who, what, how to call back, how to acknowledge."""
-    who = message.caller_name or message.callback_number or message.caller or "unknown caller"
-    summary = _summary(message)
-    parts = [f"[{client.name}] {message.get_urgency_display().upper()} message from {who}"]
-    if message.callback_number and message.callback_number != who:
-        parts.append(f"Call back {message.callback_number}")
-    if summary:
-        parts.append(summary[:300].rstrip("."))
-    if message.short_code:
-        parts.append(f"Reply OK {message.short_code} to acknowledge")
-    return ". ".join(parts) + "."
-
-
-def _summary(message: Message) -> str:
-    skip = {"caller_name", "name", "callback_number"}
-    text = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in message.fields.items()
-                     if k not in skip and v not in ("", None))
-    return text[:1].upper() + text[1:]
-
-
 def _email_send(delivery: Delivery, *, client: Client) -> _Result:
-    from django.template.loader import render_to_string
-
     message = delivery.message
-    context = {"client": client, "message": message, "summary": _summary(message),
+    context = {"client": client, "message": message, "summary": message_summary(message),
                "portal_url": portal_url(client, f"/messages/{message.pk}/")}
     subject = f"[{client.name}] {message.get_urgency_display()} message from " \
-              f"{message.caller_name or message.callback_number or message.caller or 'unknown caller'}"
+              f"{caller_label(message)}"
     email = EmailMessage(subject=subject, body=render_to_string("portal/email/message.txt", context),
                          to=[delivery.address], headers={"X-Switchboard-Message": str(message.pk)})
     try:
@@ -426,22 +391,7 @@ def _email_send(delivery: Delivery, *, client: Client) -> _Result:
     return _Result(detail=f"Email accepted by the mail server for {delivery.address}.")
 
 
-def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over ``timestamp + "." + body``, hex — what ``X-Switchboard-Signature`` carries
-    as ``t=<timestamp>,v1=<hex>``. Receivers recompute it and refuse timestamps older than 5 minutes."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def webhook_payload(message: Message, *, client: Client) -> dict:
-    return {"event": "message.created", "client": client.schema_name, "message": {
-        "id": message.pk, "created": message.created.isoformat(), "urgency": message.urgency,
-        "category": message.category, "caller": message.caller, "caller_name": message.caller_name,
-        "callback_number": message.callback_number, "fields": message.fields, "short_code": message.short_code}}
-
-
 def _webhook_send(delivery: Delivery, *, client: Client) -> _Result:
-    import requests
-
     secret = DeliverySettings.objects.get_or_create(singleton=True)[0].webhook_secret
     body = json.dumps(webhook_payload(delivery.message, client=client), separators=(",", ":")).encode()
     stamp = str(int(time.time()))
@@ -458,8 +408,6 @@ def _webhook_send(delivery: Delivery, *, client: Client) -> _Result:
         raise gateway.GatewayError(f"The webhook refused it: {response.status_code}", status=response.status_code)
     return _Result(status="delivered", detail=f"Webhook answered {response.status_code}.")
 
-
-# --- What Twilio tells us back ----------------------------------------------------------
 
 _TWILIO_STATUS = {"queued": "sent", "accepted": "sent", "sending": "sent", "sent": "sent", "delivered": "delivered",
                   "read": "delivered", "undelivered": "failed", "failed": "failed", "canceled": "failed",
@@ -490,193 +438,15 @@ def delivery_status_record(*, delivery: Delivery, provider_status: str, error_co
         now = timezone.now()
         if status == "delivered":
             Delivery.objects.filter(pk=delivery.pk).update(status=status, delivered_at=now)
-            _event(delivery.message, "delivered", _SAID.get(provider_status, f"Twilio: {provider_status}."), delivery)
+            event_record(delivery.message, "delivered", _SAID.get(provider_status, f"Twilio: {provider_status}."), delivery)
         elif status == "failed":
             Delivery.objects.filter(pk=delivery.pk).update(status=status, failed_at=now, error_code=error_code or "",
                                                            error=f"Twilio: {provider_status}")
-            _event(delivery.message, "failed", f"Twilio: {provider_status}" + (f" (error {error_code})" if error_code
+            event_record(delivery.message, "failed", f"Twilio: {provider_status}" + (f" (error {error_code})" if error_code
                                                                                  else "") + ".", delivery)
-            if error_code == "21610":
-                from compliance.services import twilio_send_error_record
-
-                twilio_send_error_record(client=client, number=delivery.address, error_code=error_code,
-                                         added_by=f"delivery {delivery.pk}")
+            twilio_send_error_record(client=client, number=delivery.address, error_code=error_code,
+                                     added_by=f"delivery {delivery.pk}")  # 21610: an opt-out, as above
         else:
             return False
-    _portal_push(client, {"type": "message_changed", "message": delivery.message_id})
+    portal_push(client, {"type": "message_changed", "message": delivery.message_id})
     return True
-
-
-# --- Acknowledgement --------------------------------------------------------------------
-
-def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delivery | None = None,
-                        client: Client | None = None) -> bool:
-    """Someone has it: stop the escalation. Exactly once — True only for the first acknowledgement."""
-    client = client or client_current()
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Message.objects.filter(pk=message.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=now, acknowledged_by=by[:160], acknowledged_via=via, updated=now,
-            escalation=_after_ack(message))
-        if not changed:
-            return False
-        pending = list(Delivery.objects.filter(message=message, status__in=[Delivery.Status.QUEUED])
-                       .values_list("pk", flat=True))
-        Delivery.objects.filter(pk__in=pending).update(status=Delivery.Status.CANCELLED)
-        if delivery is not None:
-            Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.ACKNOWLEDGED, acknowledged_at=now)
-        OutboxTimer.objects.filter(client=client, kind=OutboxTimer.Kind.DELIVERY, object_id__in=pending).delete()
-        _timer_clear(client, OutboxTimer.Kind.ESCALATION, message.pk)
-        _event(message, "acknowledged", f"By {by} ({ACK_VIA.get(via, via)})" +
-               (f"; {len(pending)} pending attempt{'s' if len(pending) != 1 else ''} cancelled." if pending else "."),
-               delivery)
-        alerts = SupervisorAlert.objects.filter(client=client, message_id=message.pk, resolved_at__isnull=True)
-        had_alerts = alerts.update(resolved_at=now)
-        # Call-outs still ringing are hung up: nobody else need pick up for this message.
-        ringing = list(Delivery.objects.filter(message=message, channel=Channel.CALL, status=Delivery.Status.SENT)
-                       .exclude(provider_sid="").exclude(pk=getattr(delivery, "pk", None))
-                       .values_list("provider_sid", flat=True))
-        transaction.on_commit(lambda: _calls_end(ringing))
-    message.refresh_from_db()
-    _portal_push(client, {"type": "message_changed", "message": message.pk, "acknowledged": True})
-    if had_alerts:
-        transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
-    return True
-
-
-def _calls_end(sids: list[str]) -> None:
-    for sid in sids:
-        try:
-            gateway.get().call_end(sid)
-        except gateway.GatewayError:  # already over, most likely: nothing to stop
-            logger.info("call-out %s could not be ended (already over?)", sid)
-
-
-ACK_VIA = {"portal": "in the portal", "sms": "by text", "call": "on the call-out", "admin": "by the answering service"}
-
-
-def _after_ack(message: Message) -> str:
-    return Message.Escalation.ACKNOWLEDGED if message.escalation != Message.Escalation.NONE else message.escalation
-
-
-def message_file(*, message: Message, filed: bool = True) -> None:
-    """File a message away (out of the inbox) or back."""
-    Message.objects.filter(pk=message.pk).update(filed_at=timezone.now() if filed else None, updated=timezone.now())
-
-
-_ACK_WORDS = re.compile(r"^\s*(?:ok(?:ay)?|ack(?:nowledged?)?|got it|on it|roger)\b[\s.!,:#-]*(\d{4})?\s*[.!]*\s*$",
-                        re.IGNORECASE)
-_CODE_ONLY = re.compile(r"^\s*#?(\d{4})\s*$")
-
-
-def sms_acknowledge(*, from_number: str, body: str, client: Client | None = None) -> str | None:
-    """An SMS that may acknowledge a message ("OK", "OK 4821", "4821"). Returns the reply to send,
-    or None when the text is not an acknowledgement (or not from someone we texted)."""
-    client = client or client_current()
-    match = _ACK_WORDS.match(body) or _CODE_ONLY.match(body)
-    if match is None:
-        return None
-    code = match.group(1)
-    sent_to_them = Delivery.objects.filter(channel=Channel.SMS, address=from_number)
-    open_messages = Message.objects.filter(pk__in=sent_to_them.values("message"), acknowledged_at__isnull=True,
-                                           escalation__in=[Message.Escalation.ACTIVE, Message.Escalation.EXHAUSTED])
-    if code:
-        open_messages = open_messages.filter(short_code=code)
-    candidates = list(open_messages.order_by("-created")[:5])
-    if not candidates:
-        if not sent_to_them.exists():
-            return None
-        return f"No open message{' with code ' + code if code else ''} to acknowledge."
-    if len(candidates) > 1:
-        codes = ", ".join(f"OK {m.short_code}" for m in candidates)
-        return f"{len(candidates)} messages are open. Reply with its code: {codes}."
-    message = candidates[0]
-    delivery = sent_to_them.filter(message=message).order_by("-pk").first()
-    person = delivery.person if delivery else None
-    message_acknowledge(message=message, by=str(person or from_number), via="sms", delivery=delivery, client=client)
-    who = message.caller_name or message.callback_number or message.caller or "the caller"
-    return f"Thanks — the message from {who} is acknowledged; nobody else will be alerted."
-
-
-# --- Call-outs (TwiML built in views from these) ------------------------------------------
-
-def callout_text(delivery: Delivery, *, client: Client) -> str:
-    message = delivery.message
-    who = message.caller_name or "a caller"
-    number = " ".join(message.callback_number.lstrip("+1")) if message.callback_number else "not given"
-    summary = _summary(message)
-    return (f"This is the answering service for {client.name}, with an {message.get_urgency_display().lower()} "
-            f"message from {who}. Callback number: {number}. {summary}.")
-
-
-def callout_pressed(*, delivery: Delivery, digits: str, client: Client | None = None) -> bool:
-    """The person on the call-out pressed ``digits``: 1 acknowledges."""
-    client = client or client_current()
-    if digits.strip() != "1":
-        return False
-    message_acknowledge(message=delivery.message, by=str(delivery.person or delivery.address), via="call",
-                        delivery=delivery, client=client)
-    return True
-
-
-# --- Timers, the sweep, events, pushes ----------------------------------------------------
-
-def _timer_set(client: Client, kind: str, object_id: int, due_at: datetime) -> None:
-    # One upsert statement: this runs on every send, twice.
-    OutboxTimer.objects.bulk_create([OutboxTimer(client=client, kind=kind, object_id=object_id, due_at=due_at)],
-                                    update_conflicts=True, unique_fields=["client", "kind", "object_id"],
-                                    update_fields=["due_at"])
-
-
-def _timer_clear(client: Client, kind: str, object_id: int) -> None:
-    OutboxTimer.objects.filter(client=client, kind=kind, object_id=object_id).delete()
-
-
-def _send_soon(schema: str, delivery_id: int, countdown: int = 0) -> None:
-    """Hand the attempt to a worker now (the fast path; the timer is the safety net)."""
-    from django_tenants.utils import schema_context
-
-    from answering.tasks import delivery_send as task
-
-    try:
-        with schema_context(schema):
-            task.apply_async(args=[delivery_id], countdown=countdown or None)
-    except Exception:  # the broker is down: the sweep sends it when it can
-        logger.exception("could not queue delivery %s of %s; the sweep will", delivery_id, schema)
-
-
-def outbox_sweep(*, limit: int = 500) -> int:
-    """Hand every due timer to a worker (public schema; beat runs it every few seconds).
-
-    A timer handed out is pushed a lease ahead, so the next sweep does not hand it out again
-    while a worker has it; if that worker dies, the timer comes due again.
-    """
-    from django_tenants.utils import schema_context
-
-    from answering.tasks import delivery_send as send_task
-    from answering.tasks import escalation_advance as advance_task
-
-    now = timezone.now()
-    with transaction.atomic():
-        due = list(OutboxTimer.objects.select_for_update(skip_locked=True, of=("self",)).select_related("client")
-                   .filter(due_at__lte=now).order_by("due_at")[:limit])
-        OutboxTimer.objects.filter(pk__in=[t.pk for t in due]).update(due_at=now + LEASE)
-    for timer in due:
-        task = send_task if timer.kind == OutboxTimer.Kind.DELIVERY else advance_task
-        with schema_context(timer.client.schema_name):
-            task.delay(timer.object_id)
-    return len(due)
-
-
-def _event(message: Message, status: str, detail: str = "", delivery: Delivery | None = None) -> None:
-    DeliveryEvent.objects.create(message=message, delivery=delivery, status=status, detail=detail[:300])
-
-
-def _alert(client: Client, message: Message, kind: str, text: str) -> None:
-    SupervisorAlert.objects.create(client=client, kind=kind, message_id=message.pk, text=text[:300])
-    transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
-
-
-def _portal_push(client: Client, payload: dict) -> None:
-    group = live.client_portal_group(client.schema_name)
-    transaction.on_commit(lambda: live.push(group, payload))

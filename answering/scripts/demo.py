@@ -6,7 +6,8 @@ client does not have and leaves the others (perhaps edited since) alone.
 
 from __future__ import annotations
 
-from answering.scripts import script_import_json
+from answering.models import Script
+from answering.scripts.services import script_import_json
 
 
 def _ask_name_and_number(next_step: str, *, es: bool = False) -> dict:
@@ -187,11 +188,9 @@ HARPER = [
 SCRIPTS = {"northside": NORTHSIDE, "bayview": BAYVIEW, "harpercole": HARPER}
 
 
-def seed(slug: str) -> int:
+def scripts_demo_seed(slug: str) -> int:
     """Import the demo scripts of client ``slug`` that it does not have yet (call inside its
     schema); a script someone has edited since is left alone. Returns how many were added."""
-    from answering.models import Script
-
     added = 0
     for document in SCRIPTS.get(slug, []):
         if not Script.objects.filter(key=document["key"]).exists():

@@ -15,6 +15,9 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Callable
@@ -24,7 +27,7 @@ import redis
 from django.conf import settings
 from twilio.request_validator import RequestValidator
 
-from answering.gateway import SIM_KEY
+from answering.twilio.gateway import SIM_KEY
 from switchboard.redis_clients import redis_client
 
 
@@ -48,10 +51,6 @@ Transport = Callable[[str, dict, dict], Response]  # (absolute url, params, head
 def http_transport(server: str, host: str = "") -> Transport:
     """POST to a running server at ``server`` (e.g. http://127.0.0.1:8000), signing for the
     public URL; ``host`` overrides the Host header (the platform host)."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
     def send(url: str, params: dict, headers: dict) -> Response:
         parts = urlsplit(url)
         target = server.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")

@@ -21,6 +21,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
+from switchboard.redis_clients import redis_client
+
 logger = logging.getLogger(__name__)
 
 # Permanent failures are not retried (the number or the request is wrong); see TWILIO.md.
@@ -141,8 +143,6 @@ class SimulatedGateway:
     """Hands each command to the simulator that plays this call (see simulator.py)."""
 
     def __init__(self):
-        from switchboard.redis_clients import redis_client
-
         self.redis = redis_client(timeout=10)  # one pool per process, not a connection per command
 
     def _send(self, call_sid: str, command: dict) -> None:

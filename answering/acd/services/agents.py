@@ -1,0 +1,171 @@
+"""The agent's side of the ACD: status, taking an offered call (exactly once), declining,
+missing an offer, wrap-up, and a console that went away.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from answering import live
+from answering.acd.models import AgentPresence, CallSession
+from answering.acd.services.calls import call_script_pin
+from answering.acd.services.dispatch import _dispatch_soon, acd_dispatch
+from answering.acd.services.states import (
+    State,
+    Status,
+    _back_to_queue,
+    _missed_offer,
+    _push_presence,
+    _push_queue,
+    _sync_record,
+    _transition,
+)
+from answering.twilio import gateway
+from tenants.models import AgentProfile, User
+
+
+def agent_status_set(*, agent: User, status: str) -> AgentPresence:
+    """An agent chooses a status (available, break, offline). Becoming available starts
+    the idle clock and may bring an offer at once."""
+    if status not in (Status.AVAILABLE, Status.BREAK, Status.OFFLINE):
+        raise ValueError(f"Agents choose available, break or offline, not {status}.")
+    with transaction.atomic():
+        presence, _ = AgentPresence.objects.select_for_update().get_or_create(agent=agent)
+        if presence.status in (Status.OFFERED, Status.ON_CALL) and status != Status.AVAILABLE:
+            # Going on break with an offer pending hands the offer on first.
+            _release_offers_of(agent.pk)
+        now = timezone.now()
+        presence.status = status
+        presence.since = now
+        if status == Status.AVAILABLE:
+            presence.idle_since = now
+            presence.missed_offers = 0
+        presence.save()
+        transaction.on_commit(_dispatch_soon)
+    _push_presence(presence)
+    return presence
+
+
+def _release_offers_of(agent_id: int) -> None:
+    for session in CallSession.objects.select_for_update().filter(state=State.OFFERED, offered_to_id=agent_id):
+        _back_to_queue(session, passed_over=agent_id)
+
+
+def call_accept(*, call_id: int, agent: User) -> CallSession | None:
+    """An agent takes a call: the one offered to them, or one still waiting in a queue they
+    serve. Exactly once: the UPDATE only matches while the call is still theirs to take,
+    and the database allows an agent one live call. Returns None when someone else won."""
+    session = CallSession.objects.select_related("client").filter(pk=call_id).first()
+    if session is None or not _serves(agent, session):
+        return None
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            taken = (CallSession.objects.filter(pk=call_id)
+                     .filter(Q(state=State.OFFERED, offered_to=agent) | Q(state=State.QUEUED))
+                     .update(state=State.CONNECTED, agent=agent, answered_at=now, offered_to=None,
+                             offer_expires_at=None))
+            if not taken:
+                return None
+            AgentPresence.objects.update_or_create(
+                agent=agent, defaults={"status": Status.ON_CALL, "since": now, "missed_offers": 0})
+            session.refresh_from_db()
+            _sync_record(session)
+            with schema_context(session.client.schema_name):
+                call_script_pin(session)  # the script the agent sees is the one this call keeps
+            sid = session.call_sid
+            transaction.on_commit(lambda: gateway.get().call_redirect(sid, connect_url(session)))
+            # The conditional UPDATE above bypasses _transition: tell queues and supervisors here.
+            transaction.on_commit(lambda: _push_queue(session.client))
+            transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {
+                "type": "agent", "agent": agent.pk, "status": Status.ON_CALL}))
+    except IntegrityError:
+        return None  # this agent is already on another live call
+    live.push(live.agent_group(agent.pk), {"type": "connected", "call": session.pk, "call_sid": session.call_sid})
+    return session
+
+
+def connect_url(session: CallSession) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/twilio/voice/connect/{session.call_sid}"
+
+
+def _serves(agent: User, session: CallSession) -> bool:
+    profile = AgentProfile.objects.filter(user=agent).first()
+    return bool(agent.is_active and profile and profile.serves(session.client, session.language))
+
+
+def call_decline(*, call_id: int, agent: User) -> bool:
+    """The offered agent says no: the call goes to the next agent at once."""
+    with transaction.atomic():
+        session = CallSession.objects.select_for_update().filter(
+            pk=call_id, state=State.OFFERED, offered_to=agent).first()
+        if session is None:
+            return False
+        _back_to_queue(session, passed_over=agent.pk)
+        now = timezone.now()
+        AgentPresence.objects.filter(agent=agent).update(status=Status.AVAILABLE, since=now)
+        transaction.on_commit(_dispatch_soon)
+    return True
+
+
+def offer_expire(*, call_id: int, agent_id: int) -> bool:
+    """The offer ran out: back to the queue (same place), on to the next agent. An agent who
+    misses ``ACD_MISSED_OFFERS_BEFORE_AWAY`` offers in a row is set away."""
+    with transaction.atomic():
+        session = CallSession.objects.select_for_update().filter(
+            pk=call_id, state=State.OFFERED, offered_to_id=agent_id, offer_expires_at__lte=timezone.now()).first()
+        if session is None:
+            return False  # accepted, declined or already moved on
+        _back_to_queue(session, passed_over=agent_id)
+        _missed_offer(agent_id)
+        transaction.on_commit(_dispatch_soon)
+    live.push(live.agent_group(agent_id), {"type": "offer_withdrawn", "call": call_id})
+    return True
+
+
+def wrap_up_end(*, session_id: int) -> bool:
+    """Wrap-up time is over: the call is complete and the agent idle again."""
+    with transaction.atomic():
+        session = CallSession.objects.select_for_update().filter(
+            pk=session_id, state=State.WRAP_UP, wrap_up_until__lte=timezone.now()).first()
+        if session is None:
+            return False
+        _transition(session, State.COMPLETED)
+        now = timezone.now()
+        AgentPresence.objects.filter(agent_id=session.agent_id, status=Status.WRAP_UP).update(
+            status=Status.AVAILABLE, since=now, idle_since=now)
+        transaction.on_commit(_dispatch_soon)
+    return True
+
+
+def acd_sweep() -> dict[str, int]:
+    """The safety net behind every countdown (a worker may die holding one): expire
+    overdue offers, end overdue wrap-ups, then dispatch."""
+    now = timezone.now()
+    expired = sum(offer_expire(call_id=pk, agent_id=agent) for pk, agent in CallSession.objects.filter(
+        state=State.OFFERED, offer_expires_at__lte=now).values_list("pk", "offered_to_id"))
+    wrapped = sum(wrap_up_end(session_id=pk) for pk in CallSession.objects.filter(
+        state=State.WRAP_UP, wrap_up_until__lte=now).values_list("pk", flat=True))
+    offered = len(acd_dispatch())
+    return {"expired": expired, "wrapped": wrapped, "offered": offered}
+
+
+def agent_console_lost(*, agent_id: int) -> bool:
+    """The agent's console has been gone past the grace period: nobody is there to take
+    calls, so the agent is away and a pending offer moves on at once."""
+    with transaction.atomic():
+        presence = AgentPresence.objects.select_for_update().filter(
+            agent_id=agent_id, status__in=[Status.AVAILABLE, Status.OFFERED]).first()
+        if presence is None:
+            return False  # on a call, in wrap-up, on break or offline: leave them be
+        _release_offers_of(agent_id)
+        presence.status = Status.AWAY
+        presence.since = timezone.now()
+        presence.save(update_fields=["status", "since"])
+        transaction.on_commit(_dispatch_soon)
+    _push_presence(presence)
+    return True

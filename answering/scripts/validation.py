@@ -1,0 +1,322 @@
+"""Scripts' vocabulary and validation: what a script definition may say, and every problem
+with one, each named by where it is. The definition of a script is one JSON document
+(docs/scripts.md); the admin edits it as rows, the import takes it as JSON, and both go
+through ``script_validate`` before anything is written."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from answering.scripts.definition import script_normalize
+from tenants.phone import to_e164
+
+FIELD_TYPES = ("text", "phone", "email", "address", "yes_no", "choice", "date", "datetime", "number")
+
+
+END_ACTIONS = ("message", "dispatch", "transfer", "log")
+
+
+URGENCIES = ("normal", "urgent")
+
+
+MERGE_FIELDS = ("client_name", "caller_number", "agent_first_name", "greeting_time")
+
+
+MENU_CHOICE = re.compile(r"^(open|after_hours):[0-9*#]$")
+
+
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "zh": "Chinese"}
+
+
+YES = {"yes", "y", "true", "1", "si", "sí"}
+
+
+NO = {"no", "n", "false", "0"}
+
+
+SCRIPT_KEYS = {"key", "name", "description", "used_for", "is_default", "steps"}
+
+
+STEP_KEYS = {"key", "say", "fields", "branches", "next", "end"}
+
+
+FIELD_KEYS = {"name", "label", "type", "required", "options", "min", "max", "max_length"}
+
+
+BRANCH_KEYS = {"field", "equals", "goto"}
+
+
+END_KEYS = {"action", "urgency", "category", "transfer_to"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a script is refused; ``step`` names the step it is about (None: the whole script)."""
+
+    message: str
+    step: str | None = None
+
+    def __str__(self) -> str:
+        return f"Step “{self.step}”: {self.message}" if self.step else self.message
+
+
+class ScriptInvalid(Exception):
+    """A script was refused; ``problems`` says why, naming the steps."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+def script_validate(*, definition: Mapping[str, Any], languages: Sequence[str]) -> list[Problem]:
+    """Every problem with a script definition, each naming its step; an empty list means valid.
+
+    Refused: malformed documents, a dead end (no next step, no end action, branches that do
+    not cover every answer), a step unreachable from the first, a loop with no way out, a
+    branch on a field no step captures or on a value the field cannot have, a step missing
+    the agent's text in one of ``languages``, unknown merge fields, duplicate field names.
+    """
+    problems = _structure_problems(definition)
+    if problems:
+        return problems
+    d = script_normalize(definition)
+    problems = []
+    if not KEY.match(d["key"]):
+        problems.append(Problem(f"The script key “{d['key']}” must be lower-case letters, digits, - or _."))
+    if not d["name"].strip():
+        problems.append(Problem("The script needs a name."))
+    for choice in d["used_for"]:
+        if not MENU_CHOICE.match(choice):
+            problems.append(Problem(f"“{choice}” is not a menu choice; write flow:digit, e.g. open:1 or after_hours:2."))
+    if len(set(d["used_for"])) != len(d["used_for"]):
+        problems.append(Problem("A menu choice is listed twice."))
+    steps = d["steps"]
+    if not steps:
+        return [*problems, Problem("A script needs at least one step.")]
+
+    by_key: dict[str, dict] = {}
+    for step in steps:
+        if not KEY.match(step["key"]):
+            problems.append(Problem("the key must be lower-case letters, digits, - or _.", step["key"] or "(blank)"))
+        if step["key"] in by_key:
+            problems.append(Problem("two steps have this key.", step["key"]))
+        by_key.setdefault(step["key"], step)
+
+    fields: dict[str, dict] = {}
+    field_step: dict[str, str] = {}
+    for step in steps:
+        for f in step["fields"]:
+            if f["name"] in fields:
+                problems.append(Problem(f"the field name “{f['name']}” is already used on step “{field_step[f['name']]}”.",
+                                        step["key"]))
+                continue
+            fields[f["name"]] = f
+            field_step[f["name"]] = step["key"]
+
+    for step in steps:
+        problems += _step_problems(step, by_key, fields, languages)
+
+    problems += _graph_problems(steps, by_key)
+    return problems
+
+
+def _structure_problems(d: Any) -> list[Problem]:
+    """The document's shape: types and known keys, before any meaning is checked."""
+    if not isinstance(d, Mapping):
+        return [Problem("A script is a JSON object.")]
+    problems = [Problem(f"Unknown key “{k}” in the script.") for k in d if k not in SCRIPT_KEYS]
+    for name in ("key", "name"):
+        if not isinstance(d.get(name), str) or not d.get(name):
+            problems.append(Problem(f"The script needs “{name}” (a string)."))
+    if "used_for" in d and not (isinstance(d["used_for"], list) and all(isinstance(c, str) for c in d["used_for"])):
+        problems.append(Problem("“used_for” is a list of menu choices such as \"open:1\"."))
+    if "is_default" in d and not isinstance(d["is_default"], bool):
+        problems.append(Problem("“is_default” is true or false."))
+    steps = d.get("steps")
+    if not isinstance(steps, list):
+        return [*problems, Problem("“steps” is a list of steps.")]
+    for i, step in enumerate(steps, 1):
+        if not isinstance(step, Mapping) or not isinstance(step.get("key"), str):
+            problems.append(Problem(f"Step {i} is not an object with a “key”."))
+            continue
+        name = step["key"] or f"#{i}"
+        problems += [Problem(f"unknown key “{k}”.", name) for k in step if k not in STEP_KEYS]
+        say = step.get("say", {})
+        if not isinstance(say, Mapping) or not all(isinstance(v, str) for v in say.values()):
+            problems.append(Problem("“say” maps a language code to the agent's text.", name))
+        for kind, known, required in (("fields", FIELD_KEYS, ("name", "label", "type")),
+                                      ("branches", BRANCH_KEYS, ("field", "equals", "goto"))):
+            items = step.get(kind, [])
+            if not isinstance(items, list):
+                problems.append(Problem(f"“{kind}” is a list.", name))
+                continue
+            for j, item in enumerate(items, 1):
+                if not isinstance(item, Mapping):
+                    problems.append(Problem(f"{kind} #{j} is not an object.", name))
+                    continue
+                problems += [Problem(f"{kind} #{j}: unknown key “{k}”.", name) for k in item if k not in known]
+                problems += [Problem(f"{kind} #{j} needs “{k}” (a string).", name)
+                             for k in required if not isinstance(item.get(k), str)]
+                if kind == "fields":
+                    if not isinstance(item.get("options", []), list):
+                        problems.append(Problem(f"fields #{j}: “options” is a list of strings.", name))
+                    for k in ("min", "max", "max_length"):
+                        v = item.get(k)
+                        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                            problems.append(Problem(f"fields #{j}: “{k}” is a number.", name))
+        if step.get("next") is not None and not isinstance(step.get("next"), str):
+            problems.append(Problem("“next” is a step key.", name))
+        end = step.get("end")
+        if end is not None:
+            if not isinstance(end, Mapping) or not isinstance(end.get("action"), str):
+                problems.append(Problem("“end” is an object with an “action”.", name))
+            else:
+                problems += [Problem(f"end: unknown key “{k}”.", name) for k in end if k not in END_KEYS]
+    return problems
+
+
+def _step_problems(step: dict, by_key: dict, fields: dict, languages: Sequence[str]) -> list[Problem]:
+    key = step["key"]
+    problems = []
+    for language in languages:
+        if not step["say"].get(language, "").strip():
+            problems.append(Problem(f"the {LANGUAGE_NAMES.get(language, language)} text ({language}) is missing.", key))
+    for language, text in step["say"].items():
+        problems += [Problem(f"{message} ({language}).", key) for message in merge_field_problems(text)]
+    for f in step["fields"]:
+        name = f["name"]
+        if not KEY.match(name):
+            problems.append(Problem(f"the field name “{name}” must be lower-case letters, digits, - or _.", key))
+        if not f["label"].strip():
+            problems.append(Problem(f"the field “{name}” needs a label.", key))
+        if f["type"] not in FIELD_TYPES:
+            problems.append(Problem(f"the field “{name}” has an unknown type “{f['type']}”; use {', '.join(FIELD_TYPES)}.",
+                                    key))
+        if f["type"] == "choice" and len(f["options"]) < 2:
+            problems.append(Problem(f"the choice “{name}” needs at least two options.", key))
+        if f["type"] != "choice" and f["options"]:
+            problems.append(Problem(f"the field “{name}” is not a choice but has options.", key))
+        if f["min"] is not None and f["max"] is not None and f["min"] > f["max"]:
+            problems.append(Problem(f"the field “{name}” has a minimum above its maximum.", key))
+    for b in step["branches"]:
+        f = fields.get(b["field"])
+        if f is None:
+            problems.append(Problem(f"a branch tests the field “{b['field']}”, which no step captures.", key))
+        elif f["type"] == "yes_no" and b["equals"].casefold() not in ("yes", "no"):
+            problems.append(Problem(f"a branch tests “{b['field']}” for “{b['equals']}”, but it is yes or no.", key))
+        elif f["type"] == "choice" and b["equals"] not in f["options"]:
+            problems.append(Problem(f"a branch tests “{b['field']}” for “{b['equals']}”, which is not one of its "
+                                    f"options ({', '.join(f['options'])}).", key))
+        if b["goto"] not in by_key:
+            problems.append(Problem(f"a branch goes to “{b['goto']}”, which is not a step.", key))
+    if step["next"] and step["next"] not in by_key:
+        problems.append(Problem(f"the next step “{step['next']}” does not exist.", key))
+    end = step["end"]
+    if end:
+        if step["next"]:
+            problems.append(Problem("it has both a next step and an end action; keep one.", key))
+        if end["action"] not in END_ACTIONS:
+            problems.append(Problem(f"unknown end action “{end['action']}”; use {', '.join(END_ACTIONS)}.", key))
+        if end.get("urgency") and end["urgency"] not in URGENCIES:
+            problems.append(Problem(f"unknown urgency “{end['urgency']}”; use normal or urgent.", key))
+        if end["action"] == "transfer":
+            try:
+                to_e164(end.get("transfer_to", ""))
+            except ValidationError as exc:
+                problems.append(Problem(f"the transfer needs a valid number: {exc.messages[0]}", key))
+    elif not step["next"] and not _branches_cover_every_answer(step, fields):
+        problems.append(Problem("it is a dead end: no next step, no end action, and its branches do not cover "
+                                "every answer.", key))
+    return problems
+
+
+def merge_field_problems(text: str) -> list[str]:
+    """What is wrong with the merge fields of ``text`` (e.g. an unknown ``{client}``)."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        return ["unbalanced braces; write merge fields as {name} and nothing else in braces"]
+    problems = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in MERGE_FIELDS:
+            problems.append(f"unknown merge field {{{name}}}; use {', '.join('{' + m + '}' for m in MERGE_FIELDS)}")
+        elif spec or conversion:
+            problems.append(f"write the merge field as {{{name}}}")
+    return problems
+
+
+def _branches_cover_every_answer(step: dict, fields: dict) -> bool:
+    """A step may leave only by branches when they cover every answer of a required
+    yes/no or choice field asked on the step itself."""
+    own = {f["name"]: f for f in step["fields"]}
+    for name in {b["field"] for b in step["branches"]}:
+        f = own.get(name)
+        if not f or not f["required"]:
+            continue
+        covered = {b["equals"].casefold() for b in step["branches"] if b["field"] == name}
+        values = {"yes", "no"} if f["type"] == "yes_no" else {o.casefold() for o in f["options"]}
+        if f["type"] in ("yes_no", "choice") and values <= covered:
+            return True
+    return False
+
+
+def _graph_problems(steps: list[dict], by_key: dict) -> list[Problem]:
+    edges = {s["key"]: [b["goto"] for b in s["branches"] if b["goto"] in by_key]
+             + ([s["next"]] if s["next"] in by_key else []) for s in steps}
+    first = steps[0]["key"]
+    reachable = _reach(first, edges)
+    problems = [Problem(f"it is unreachable: no path leads to it from the first step “{first}”.", s["key"])
+                for s in steps if s["key"] not in reachable]
+    # Which steps can still get to an end action? The others, if they are not dead ends
+    # already reported, go round in a loop with no way out.
+    reverse: dict[str, list[str]] = {k: [] for k in edges}
+    for source, targets in edges.items():
+        for target in targets:
+            reverse[target].append(source)
+    ending = set()
+    for s in steps:
+        if s["end"]:
+            ending |= _reach(s["key"], reverse)
+    stuck = [k for k in edges if k in reachable and k not in ending]
+    for key in stuck:
+        loop = _cycle_through(key, edges, set(stuck))
+        if loop:
+            problems.append(Problem(f"it is in a loop with no way out ({' → '.join(loop)}): no path from it reaches "
+                                    "an end action.", key))
+    return problems
+
+
+def _reach(start: str, edges: Mapping[str, list[str]]) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), []):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _cycle_through(start: str, edges: Mapping[str, list[str]], within: set[str]) -> list[str] | None:
+    """A path start → ... → start inside ``within``, if there is one."""
+    todo = [(start, [start])]
+    seen = set()
+    while todo:
+        node, path = todo.pop()
+        for nxt in edges.get(node, []):
+            if nxt == start:
+                return [*path, start]
+            if nxt in within and nxt not in seen:
+                seen.add(nxt)
+                todo.append((nxt, [*path, nxt]))
+    return None
