@@ -46,7 +46,7 @@ def field_names(messages: QuerySet[Message]) -> list[str]:
     ids = messages.values("pk")
     sql, params = ids.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT jsonb_object_keys(fields) FROM answering_message "
+        cursor.execute(f"SELECT DISTINCT jsonb_object_keys(fields) FROM {connection.ops.quote_name(Message._meta.db_table)} "
                        f"WHERE jsonb_typeof(fields) = 'object' AND id IN ({sql})", params)
         return sorted(row[0] for row in cursor.fetchall())
 

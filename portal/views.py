@@ -6,6 +6,7 @@ people, in the client's time zone); editors call `admin_only` before changing an
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -18,7 +19,8 @@ from answering.messages.acknowledge import message_acknowledge, message_file
 from answering.messages.selectors import message_timeline
 from answering.models import CallRecord, DeliveryRule, EscalationPolicy, Message, Override, Person, Team
 from answering.oncall import services as schedules
-from portal import exports, forms, recordings, selectors
+from answering.twilio import recordings
+from portal import exports, forms, selectors
 from portal.access import admin_only, is_client_admin, portal_page
 from tenants import services as tenant_services
 from tenants.models import User
@@ -149,8 +151,6 @@ def call_recording(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _simulated_audio() -> bool:
-    from django.conf import settings
-
     return settings.TWILIO_MODE == "simulate"
 
 

@@ -23,7 +23,7 @@ from tenants.websocket import ClientHostMiddleware  # noqa: E402
 http_app = django_asgi_app
 if settings.DEBUG:
     # Development serves static files itself; production puts them behind the proxy.
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # development only
 
     http_app = ASGIStaticFilesHandler(django_asgi_app)
 

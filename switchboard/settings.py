@@ -153,8 +153,9 @@ if DB_POOL_SIZE:
     DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": DB_POOL_SIZE, "timeout": 10}}
 # Several suites can share one server (two terminals, or helpers): each names its own.
 DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME", "test_switchboard")}
-# The first webhook of each call runs as a prepared statement (switchboard/db.py). Set 0
-# behind a pooler that cannot keep them: PgBouncer before 1.22, or without max_prepared_statements.
+# The first webhook of each call, and the compliance gate's facts query and ledger INSERT,
+# run as prepared statements (switchboard/db.py, the one way to prepare). Set 0 behind a
+# pooler that cannot keep them: PgBouncer before 1.22, or without max_prepared_statements.
 DB_PREPARED_STATEMENTS = envbool("DB_PREPARED_STATEMENTS", "1")
 # A call's first webhook, when it leaves the caller in the menu, commits without waiting for
 # the disk (answering.acd.services.call_arrive says why that loses nothing). 1: wait anyway.

@@ -100,10 +100,6 @@ class CallSession(models.Model):
     def __str__(self) -> str:
         return f"{self.call_sid} ({self.state})"
 
-    @property
-    def is_live(self) -> bool:
-        return self.state in LIVE_STATES
-
     def wait_seconds(self, now=None) -> float:
         if not self.queued_at:
             return 0.0

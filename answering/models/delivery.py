@@ -1,6 +1,6 @@
 """Message delivery (tenant schema): rules, escalation policies and the outbox of attempts.
 
-A message is committed first; then ``answering.delivery.message_deliver`` picks the rule
+A message is committed first; then ``answering.messages.delivery.message_deliver`` picks the rule
 that matches it, and the rule's policy says who gets it by which channel, and how long to
 wait for an acknowledgement before the next step. Every attempt is a ``Delivery`` row (the
 outbox): a task sends it, and the row — not the broker — is the truth about what was sent.

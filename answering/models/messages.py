@@ -43,7 +43,7 @@ class Message(models.Model):
 
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CALL)
     recording_sid = models.CharField(max_length=64, blank=True, help_text="A voicemail's recording.")
-    # Delivery and escalation (answering.delivery): which policy, where in its chain, and
+    # Delivery and escalation (answering.messages.delivery): which policy, where in its chain, and
     # when the next step is due; the chain's timer is a row in acd.OutboxTimer too.
     policy = models.ForeignKey("answering.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")

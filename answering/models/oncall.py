@@ -1,6 +1,6 @@
 """On-call schedules (tenant schema): the client's people, teams, rotations and overrides.
 
-Who is on call is computed, never stored: ``answering.oncall.on_call_at`` reads these rows
+Who is on call is computed, never stored: ``answering.oncall.selectors.on_call_at`` reads these rows
 for an instant. Hand-overs happen at a wall-clock time in the client's time zone, so they
 stay at 08:00 local across daylight-saving changes.
 """

@@ -146,10 +146,10 @@ def _once(request: HttpRequest, view_func, args, kwargs) -> HttpResponse:
     the view and stores its answer in the same transaction; a copy arriving meanwhile
     waits on the claim's row, then reads the stored answer."""
     key = request_key(request)
-    table = TwilioRequest._meta.db_table
+    table = connection.ops.quote_name(TwilioRequest._meta.db_table)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(f'INSERT INTO "{table}" (key, path, status, content_type, body, created) '
+            cursor.execute(f'INSERT INTO {table} (key, path, status, content_type, body, created) '
                            "VALUES (%s, %s, 0, '', '', now()) ON CONFLICT (key) DO NOTHING RETURNING key",
                            [key, request.path[:200]])
             claimed = cursor.fetchone() is not None

@@ -66,14 +66,14 @@ def main() -> None:
 
         # One side's servers at a time (the consoles and the dispatcher are the measured path; two
         # sets of servers would share the agents), in the order A B B A A B ... so a drift of the
-        # machine, or of the tables growing by 200 calls a round, weighs on both alike.
+        # machine, or of the tables growing by 200 calls a turn, weighs on both alike. Each turn's
+        # calls have CallSids of their own; the agents who took the last turn's are still on them.
         figures = {side.label: ([], [], []) for side in sides}  # offers, fan-out, baseline
-        for round_ in range(ROUNDS):
-            for side in (sides if round_ % 2 == 0 else sides[::-1]):
-                print(f"  round {round_ + 1}/{ROUNDS}: {side.label} ({side.root})", file=sys.stderr)
-                n = sides.index(side)
-                for into, samples in zip(figures[side.label], _serve(side, n, round_, cookies)):
-                    into.extend(samples)
+        turns = [side for round_ in range(ROUNDS) for side in (sides[::-1] if round_ % 2 else sides)]
+        for turn, side in enumerate(turns):
+            print(f"  turn {turn + 1}/{len(turns)}: {side.label} ({side.root})", file=sys.stderr)
+            for into, samples in zip(figures[side.label], _serve(side, sides.index(side), turn, cookies)):
+                into.extend(samples)
     for label, (offers, fanout, baseline) in figures.items():
         prefix = f"[{label}] " if len(sides) > 1 else ""
         print(f"{prefix}offer after the queueing webhook, {len(offers)} calls, {AGENTS} consoles: "
@@ -90,8 +90,8 @@ def main() -> None:
               f"{statistics.median(now_fanout) / statistics.median(then_fanout):.2f} x")
 
 
-def _serve(side: ab.Side, n: int, round_: int, cookies: list[str]):
-    """One round against the side's servers and Celery worker, started for it and stopped after."""
+def _serve(side: ab.Side, n: int, turn: int, cookies: list[str]):
+    """One turn against the side's servers and Celery worker, started for it and stopped after."""
     port = free_port()
     public = f"http://localhost:{port}"
     # Same SECRET_KEY as this process: the sessions made above are signed with it. A queue per
@@ -113,7 +113,7 @@ def _serve(side: ab.Side, n: int, round_: int, cookies: list[str]):
     try:
         wait_for_ping(port)
         wait_for_ping(http_port)
-        return asyncio.run(_run(port, http_port, public, cookies, f"CA{round_:02d}"))
+        return asyncio.run(_run(port, http_port, public, cookies, f"CA{turn:02d}"))
     finally:
         ab.stop(processes)
 

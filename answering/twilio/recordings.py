@@ -1,12 +1,12 @@
-"""Call recordings for the portal: fetched from Twilio with the platform's credentials and
+"""Call recordings' audio: fetched from Twilio with the platform's credentials and
 streamed through the app, so a recording never has a public URL and every play passes the
 portal's access check.
 
 In ``simulate`` mode no audio exists (the simulator records nothing): we serve a short
 silent WAV, marked as simulated, so the player and the access check can be tried end to end.
 
-(This belongs beside ``recording_fetch`` in ``answering/gateway.py``; it lives here until
-that module is free to change.)
+Beside the gateway (``recording_fetch`` there reads a recording's details): everything that
+talks to Twilio lives in this package.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import logging
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -49,8 +50,6 @@ def recording_audio(*, sid: str, url: str = "", duration: int | None = None, byt
 
 def recording_media_url(*, sid: str, url: str = "") -> str:
     """Twilio's media URL of a recording (``.mp3``), on TWILIO_API_BASE_URL when set (tests, mocks)."""
-    from urllib.parse import urlsplit
-
     # Our Twilio credentials go with this request: only ever to Twilio's API host. A stored
     # URL pointing anywhere else is ignored in favour of the one the SID names.
     if url and urlsplit(url).hostname != "api.twilio.com":
