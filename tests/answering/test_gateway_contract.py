@@ -1,6 +1,6 @@
 """The gateway's REST calls, checked by Prism against Twilio's own OpenAPI description.
 
-Prism (installed by `make test`) serves ../shared/twilio/twilio_api_v2010.prism.json and
+Prism (installed by `make test`) serves tests/contracts/twilio_api_v2010.prism.json and
 validates every request: paths, required fields, enums, absolute URLs, Basic auth. A
 request Twilio would refuse comes back as a 422 — exactly what this test wants to catch.
 """
@@ -17,7 +17,7 @@ from answering.twilio.gateway import GatewayError, LiveGateway, NotConfigured, S
 from tests.processes import ROOT, _port_open, _stop, _wait_for, free_port
 
 pytestmark = pytest.mark.processes
-SPEC = Path(os.getenv("SWITCHBOARD_SHARED", ROOT.parent / "shared")) / "twilio" / "twilio_api_v2010.prism.json"
+SPEC = Path(__file__).resolve().parent.parent / "contracts" / "twilio_api_v2010.prism.json"  # see its README
 PRISM = ROOT / "var" / "node" / "node_modules" / ".bin" / "prism"
 ACCOUNT = "AC" + "a" * 32
 CALL = "CA" + "b" * 32
@@ -28,7 +28,7 @@ def prism(tmp_path_factory):
     if not PRISM.exists():
         raise RuntimeError(f"Prism is not installed at {PRISM}; `make test` installs it.")
     if not SPEC.exists():
-        raise RuntimeError(f"Twilio's API description is missing at {SPEC} (set SWITCHBOARD_SHARED).")
+        raise RuntimeError(f"Twilio's API description is missing at {SPEC} .")
     port = free_port()
     log = tmp_path_factory.mktemp("prism") / "prism.log"
     env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
