@@ -4,8 +4,8 @@ The first webhook of every call is a single statement (``acd.call_arrive``). Thr
 ``connection.cursor()`` it costs three round trips — Django's health check (``SELECT 1``)
 and django-tenants' ``SET search_path`` come first on every request — and PostgreSQL
 parses and plans it anew each time, because Django binds parameters on the client. Run
-here, it is one round trip and a plan the connection keeps (measured in the README's
-figures: PostgreSQL's CPU per arrival about halves).
+here, it is one round trip and a plan the connection keeps (measured in docs/figures.md:
+PostgreSQL's CPU per arrival about halves).
 
 ``fetchone_prepared_here`` is the project's one way to prepare a statement: the
 compliance gate's facts query and ledger INSERT go through it too, so

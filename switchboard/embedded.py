@@ -3,7 +3,7 @@
 
 Over its Unix socket when it has one: on one machine a socket round trip costs both sides
 less kernel time than TCP over loopback, and the first webhook of every call makes one
-(README, "Figures"). The socket lives in a short directory under the system's temporary
+(docs/figures.md). The socket lives in a short directory under the system's temporary
 directory, named after the data directory (a checkout's own path may exceed the 107 bytes a
 socket path can hold); a server started before it had a socket is reached over TCP.
 """

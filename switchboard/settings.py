@@ -1,6 +1,6 @@
 """Switchboard settings: one module, driven by the environment (12-factor).
 
-Every knob is listed in the README's configuration table. Development defaults are
+Every knob is listed in docs/configuration.md. Development defaults are
 safe for a laptop; production sets DEBUG=0, SECRET_KEY, PLATFORM_DOMAIN, PUBLIC_BASE_URL,
 DATABASE_URL, REDIS_URL and the Twilio and email settings.
 """
@@ -177,7 +177,7 @@ CACHES = {
 # web process receives once and hands to its own consoles, in memory. (The list-based
 # RedisChannelLayer writes one entry per console and reads them back one round trip each:
 # with 200 consoles a queue change queued ahead of the next offer and doubled its p99 —
-# see the README's figures.) Pushes are live updates only — a console that reconnects gets
+# see docs/figures.md.) Pushes are live updates only — a console that reconnects gets
 # a full snapshot — so pub/sub's at-most-once delivery is what they need.
 # The prefix names the Redis database: pub/sub channels are shared by all of a server's
 # databases, and two deployments (or a test run beside `make run`) must not hear each other.

@@ -3,8 +3,8 @@
 `gunicorn switchboard.wsgi` with sync workers: each request runs start to end on the
 worker's one thread, on a connection kept open between requests (CONN_MAX_AGE). Under
 ASGI the same request crosses between the event loop and a fresh thread several times and
-borrows a pooled connection; on the benchmark box that halved webhook throughput (README,
-"Figures"). WebSockets need ASGI: `switchboard/asgi.py`, under uvicorn, behind the same
+borrows a pooled connection; on the benchmark box that halved webhook throughput
+(docs/figures.md). WebSockets need ASGI: `switchboard/asgi.py`, under uvicorn, behind the same
 proxy (`/ws/` there, everything else here). Pushes from these processes go straight to
 Redis (`answering.live`), so the consoles hear them wherever they are connected.
 """

@@ -113,7 +113,7 @@ def _wait_for(ready, process: subprocess.Popen, log: Path, what: str, timeout: f
 
 CHROMIUM = os.getenv("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    # Flags for a closed network and a root user (see the README's test section).
+    # Flags for a closed network and a root user (see docs/testing.md).
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
 ]

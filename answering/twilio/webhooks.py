@@ -88,8 +88,8 @@ _FORM = "application/x-www-form-urlencoded"
 def _read_form(request: HttpRequest) -> None:
     """Parse Twilio's form-encoded parameters into ``request.POST``, as Django would, but in a
     sixth of the time: Django's ``QueryDict`` adds them one at a time through three layers,
-    0.15 ms for the two dozen parameters of every voice webhook (measured; README,
-    "Figures"). Same rules as ``QueryDict``: UTF-8 (else Latin-1), ``+`` and ``%xx``
+    0.15 ms for the two dozen parameters of every voice webhook (measured; docs/figures.md).
+    Same rules as ``QueryDict``: UTF-8 (else Latin-1), ``+`` and ``%xx``
     decoded with bad bytes replaced, blank values kept, at most
     ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` fields; the size limit is ``request.body``'s; the
     result reads like a ``QueryDict`` (a ``MultiValueDict``, its base). Any other content

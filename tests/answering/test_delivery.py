@@ -593,7 +593,7 @@ def test_a_signed_webhook_verifies_with_the_documented_recipe(bobs, on_commit, r
         secret = DeliverySettings.objects.get_or_create(singleton=True)[0].webhook_secret
     message = take(on_commit, urgency="normal", at=TUESDAY_NOON)
     [(headers, body)] = receiver.received
-    # The README's recipe, independently: t and v1 from the header, HMAC-SHA256 of "t.body".
+    # The recipe in docs/messages.md, independently: t and v1 from the header, HMAC-SHA256 of "t.body".
     parts = dict(item.split("=", 1) for item in headers["X-Switchboard-Signature"].split(","))
     expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(parts["v1"], expected)

@@ -58,7 +58,7 @@ def call_arrive(*, session: CallSession, reply: str, request_key: str, path: str
 
     A call left in the menu (nearly every call) commits without waiting for the disk
     (``synchronous_commit`` off for this one transaction, unless ARRIVAL_SYNCHRONOUS_COMMIT):
-    waiting for the flush was 7–11% of the machine's work per webhook (README, "Figures").
+    waiting for the flush was 7–11% of the machine's work per webhook (docs/figures.md).
     Only a crash of the database server itself within that moment (a fraction of a second)
     can lose such an arrival, and nothing depends on it: the caller's next webhook, which
     names the call, the caller and the number as every webhook does, writes the call again

@@ -16,7 +16,7 @@ from tenants.models import User
 
 
 class Command(BaseCommand):
-    help = ("Act as an agent until the console exists: `agent ana@switchboard.example available`, "
+    help = ("Act as an agent from the command line (the demo, scripts, tests): `agent ana@switchboard.example available`, "
             "`agent ana@... accept` (waits for an offer and takes it), `agent ana@... decline`, `agent - queues`.")
 
     def add_arguments(self, parser):
