@@ -1,4 +1,4 @@
-"""Client-data admin for answering (runs in one client's schema; see switchboard/admin_sites.py)."""
+"""Client-data admin: the script editor (one page per script, validated whole, published as a version)."""
 
 import json
 
@@ -14,34 +14,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from answering.messages.acknowledge import message_acknowledge
 from answering.models import (
-    AnsweringSettings,
-    BusinessHours,
-    CallRecord,
-    Closure,
-    Delivery,
-    DeliveryEvent,
-    DeliveryRule,
-    DeliverySettings,
-    EscalationPolicy,
-    EscalationStep,
-    InboundSMS,
-    KnowledgeFact,
-    MenuOption,
-    Message,
-    Override,
-    Person,
-    Prompt,
-    Rotation,
-    RotationMember,
     Script,
     ScriptBranch,
     ScriptField,
     ScriptStep,
     ScriptVersion,
-    Team,
-    VoicemailMessage,
 )
 from answering.scripts.definition import script_normalize
 from answering.scripts.rendering import ScriptContext, script_render
@@ -51,79 +29,10 @@ from answering.scripts.validation import Problem, ScriptInvalid, script_validate
 from switchboard.admin_sites import (
     ClientDataInline,
     ClientDataModelAdmin,
-    ReadOnlyAdminMixin,
     client_data_admin,
 )
 from tenants.models.clients import LANGUAGES
 
-
-@admin.register(AnsweringSettings, site=client_data_admin)
-class AnsweringSettingsAdmin(ClientDataModelAdmin):
-    list_display = ("greeting", "max_wait_seconds", "wrap_up_seconds", "record_calls")
-
-    def has_add_permission(self, request):
-        return False  # one row per client, made at provisioning
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(KnowledgeFact, site=client_data_admin)
-class KnowledgeFactAdmin(ClientDataModelAdmin):
-    list_display = ("title", "position", "updated")
-    list_editable = ("position",)
-    search_fields = ("title", "body")
-
-
-
-
-@admin.register(Prompt, site=client_data_admin)
-class PromptAdmin(ClientDataModelAdmin):
-    list_display = ("key", "language", "text", "voice", "audio_url")
-    list_filter = ("key", "language")
-
-
-@admin.register(MenuOption, site=client_data_admin)
-class MenuOptionAdmin(ClientDataModelAdmin):
-    list_display = ("flow", "digit", "label", "action", "priority", "transfer_to")
-    list_filter = ("flow", "action")
-
-
-@admin.register(BusinessHours, site=client_data_admin)
-class BusinessHoursAdmin(ClientDataModelAdmin):
-    list_display = ("weekday", "opens", "closes")
-
-
-@admin.register(Closure, site=client_data_admin)
-class ClosureAdmin(ClientDataModelAdmin):
-    list_display = ("name", "starts", "ends")
-
-
-class ReadOnlyAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
-    pass
-
-
-@admin.register(CallRecord, site=client_data_admin)
-class CallRecordAdmin(ReadOnlyAdmin):
-    list_display = ("arrived_at", "caller", "number_dialed", "language", "menu_choice", "outcome", "wait_seconds",
-                    "talk_seconds", "agent")
-    list_filter = ("outcome", "language")
-    search_fields = ("caller", "call_sid")
-
-
-@admin.register(VoicemailMessage, site=client_data_admin)
-class VoicemailMessageAdmin(ReadOnlyAdmin):
-    list_display = ("created", "caller", "duration")
-
-
-@admin.register(InboundSMS, site=client_data_admin)
-class InboundSMSAdmin(ReadOnlyAdmin):
-    list_display = ("received", "from_number", "to_number", "body")
-    search_fields = ("from_number", "body")
-
-
-# --- Scripts and messages -----------------------------------------------------------------
-#
 # A script is edited on one page: its steps (what the agent says, one box per language of
 # the client), the fields each step captures and the branches taken on answers, as ordered
 # inlines. The whole page is checked as one script by ``script_validate`` before anything
@@ -430,92 +339,3 @@ class ScriptAdmin(ClientDataModelAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import a script (JSON)",
             "problems": problems, "document": text,
         })
-
-
-class DeliveryEventInline(ReadOnlyAdminMixin, ClientDataInline, admin.TabularInline):
-    model = DeliveryEvent
-    fields = ("at", "status", "detail", "delivery")
-    readonly_fields = fields
-    extra = 0
-    verbose_name_plural = "timeline"
-
-
-@admin.register(Message, site=client_data_admin)
-class MessageAdmin(ReadOnlyAdmin):
-    list_display = ("created", "caller_name", "callback_number", "urgency", "category", "end_action",
-                    "escalation", "acknowledged_at", "agent")
-    list_filter = ("urgency", "category", "end_action", "escalation", "source")
-    search_fields = ("caller", "callback_number", "caller_name", "call_sid", "short_code")
-    readonly_fields = ("answers",)
-    inlines = [DeliveryEventInline]
-    actions = ["acknowledge"]
-
-    @admin.display(description="Captured answers")
-    def answers(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.fields, indent=2, ensure_ascii=False))
-
-    @admin.action(description="Acknowledge (stop escalating) on the client's behalf")
-    def acknowledge(self, request, queryset):
-        done = sum(message_acknowledge(message=m, by=str(request.user), via="admin") for m in queryset)
-        self.message_user(request, f"{done} message{'s' if done != 1 else ''} acknowledged.")
-
-
-class EscalationStepInline(ClientDataInline, admin.TabularInline):
-    model = EscalationStep
-    extra = 1
-    ordering = ["position"]
-    fields = ("position", "channel", "target", "person", "team", "wait_minutes")
-
-
-@admin.register(EscalationPolicy, site=client_data_admin)
-class EscalationPolicyAdmin(ClientDataModelAdmin):
-    list_display = ("name", "needs_acknowledgement", "repeat", "alert_supervisors")
-    inlines = [EscalationStepInline]
-
-
-@admin.register(DeliveryRule, site=client_data_admin)
-class DeliveryRuleAdmin(ClientDataModelAdmin):
-    list_display = ("position", "urgency", "category", "when", "policy")
-    list_editable = ("urgency", "category", "when", "policy")
-    list_display_links = ("position",)
-
-
-@admin.register(DeliverySettings, site=client_data_admin)
-class DeliverySettingsAdmin(ClientDataModelAdmin):
-    fields = ("webhook_secret",)
-
-
-@admin.register(Delivery, site=client_data_admin)
-class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("created", "message", "channel", "person", "address", "status", "tries", "error_code")
-    list_filter = ("channel", "status")
-    search_fields = ("address", "provider_sid")
-
-
-@admin.register(Person, site=client_data_admin)
-class PersonAdmin(ClientDataModelAdmin):
-    list_display = ("name", "email", "mobile", "phone", "active")
-    search_fields = ("name", "email", "mobile", "phone")
-
-
-@admin.register(Team, site=client_data_admin)
-class TeamAdmin(ClientDataModelAdmin):
-    list_display = ("name",)
-
-
-class RotationMemberInline(ClientDataInline, admin.TabularInline):
-    model = RotationMember
-    extra = 1
-    ordering = ["position"]
-
-
-@admin.register(Rotation, site=client_data_admin)
-class RotationAdmin(ClientDataModelAdmin):
-    list_display = ("team", "period", "handover_time", "starts_on")
-    inlines = [RotationMemberInline]
-
-
-@admin.register(Override, site=client_data_admin)
-class OverrideAdmin(ClientDataModelAdmin):
-    list_display = ("team", "person", "starts", "ends", "note")
-    list_filter = ("team",)
