@@ -33,7 +33,12 @@ def sides() -> list[Side]:
     found = [Side("current", ROOT)]
     if BASELINE_REF:
         sha = _git("rev-parse", "--verify", f"{BASELINE_REF}^{{commit}}").strip()
-        found.append(Side(f"{BASELINE_REF} ({sha[:8]})", _export(sha)))
+        label = BASELINE_REF if sha.startswith(BASELINE_REF) else f"{BASELINE_REF} ({sha[:8]})"
+        found.append(Side(label, _export(sha)))
+        ours = {p for p in _git("ls-files", "--cached", "--others", "--exclude-standard").split() if (ROOT / p).exists()}
+        changed = _migrations(ours) ^ _migrations(_git("ls-tree", "-r", "--name-only", sha).split())
+        if changed:  # one database serves both sides, migrated by the current code
+            print(f"  warning: not the same migrations as {label}: {', '.join(sorted(changed))}", file=sys.stderr)
     for side in found:
         where = subprocess.run([sys.executable, "-c", "import answering; print(answering.__file__)"],
                                cwd=side.root, env=env_for(side, os.environ), capture_output=True, text=True,
@@ -41,6 +46,10 @@ def sides() -> list[Side]:
         if not Path(where).is_relative_to(side.root):  # never measure one tree twice by mistake
             raise RuntimeError(f"{side.label}: answering imports from {where}, not from {side.root}")
     return found
+
+
+def _migrations(paths: list[str] | set[str]) -> set[str]:
+    return {path for path in paths if "/migrations/0" in path and path.endswith(".py")}
 
 
 def _git(*args: str) -> str:

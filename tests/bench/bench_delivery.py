@@ -81,7 +81,7 @@ def main() -> None:
         baseline = []
         from unittest import mock
 
-        with mock.patch.object(delivery, "_send_soon", lambda schema, pk, countdown=0: None):
+        with mock.patch.object(delivery, "send_soon", lambda schema, pk, countdown=0: None):
             for i in range(BASELINE):
                 committed, pk = commit_one(i)
                 with schema_context("benchheat"):

@@ -8,8 +8,9 @@ throwaway database, connects 200 agents' consoles, and places 200 calls one afte
 other: each goes to the next available agent, who accepts it. Target: offer p99 < 100 ms.
 The baseline, same run: a WebSocket round trip (the console asks for a snapshot).
 `BENCH_BASELINE_REF=<git ref>` (tests/bench/_ab.py): that commit's servers and worker take
-turns with the current code's, BENCH_ROUNDS rounds each (default 2), on the same database
-and agents; both sides' figures are printed, and their ratio.
+turns with the current code's, BENCH_ROUNDS rounds each (default 2: A B B A), on the same
+database, each turn with agents and calls of its own; both sides' figures are printed, and
+their ratio.
 """
 
 from __future__ import annotations
@@ -53,26 +54,27 @@ def main() -> None:
             call_flow_replace(hours=[(d, "00:00", "23:59:59") for d in range(7)],
                               options=[{"flow": "open", "digit": "1", "label": "Service", "action": "queue"}],
                               prompts=[{"key": "menu", "text": "For service press 1."}])
-        cookies = []
-        for n in range(AGENTS):
-            user = services.user_create(email=f"agent{n}@bench.test", role="agent", password="x")
+        # One side's servers at a time (the consoles and the dispatcher are the measured path),
+        # in the order A B B A A B ... so a drift of the machine, or of the tables growing by a
+        # turn's calls and agents, weighs on both alike. Each turn has agents of its own (the last
+        # turn's are still on their calls) and CallSids of its own.
+        turns = [side for round_ in range(ROUNDS) for side in (sides[::-1] if round_ % 2 else sides)]
+        cookies = [[] for _ in turns]
+        for turn, n in ((turn, n) for turn in range(len(turns)) for n in range(AGENTS)):
+            email = f"agent{n}@bench.test" if turn == 0 else f"agent{n}.{turn}@bench.test"
+            user = services.user_create(email=email, role="agent", password="x")
             services.agent_skills_set(user=user, clients=[client], languages=["en"])
             store = SessionStore()
             store[SESSION_KEY], store[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
             store[HASH_SESSION_KEY] = user.get_session_auth_hash()
             store.create()
-            cookies.append(store.session_key)
+            cookies[turn].append(store.session_key)
         connections.close_all()
 
-        # One side's servers at a time (the consoles and the dispatcher are the measured path; two
-        # sets of servers would share the agents), in the order A B B A A B ... so a drift of the
-        # machine, or of the tables growing by 200 calls a turn, weighs on both alike. Each turn's
-        # calls have CallSids of their own; the agents who took the last turn's are still on them.
         figures = {side.label: ([], [], []) for side in sides}  # offers, fan-out, baseline
-        turns = [side for round_ in range(ROUNDS) for side in (sides[::-1] if round_ % 2 else sides)]
         for turn, side in enumerate(turns):
             print(f"  turn {turn + 1}/{len(turns)}: {side.label} ({side.root})", file=sys.stderr)
-            for into, samples in zip(figures[side.label], _serve(side, sides.index(side), turn, cookies)):
+            for into, samples in zip(figures[side.label], _serve(side, sides.index(side), turn, cookies[turn])):
                 into.extend(samples)
     for label, (offers, fanout, baseline) in figures.items():
         prefix = f"[{label}] " if len(sides) > 1 else ""
