@@ -20,7 +20,7 @@ from answering.acd import selectors as acd_selectors
 from answering.acd import services as acd
 from answering.acd.models import CallSession
 from answering.flow import cache as flow_cache
-from answering.flow import ivr
+from answering.flow import ivr, outage
 from answering.messages import delivery as delivery_services
 from answering.messages import selectors as delivery_selectors
 from answering.messages.acknowledge import callout_pressed
@@ -32,6 +32,46 @@ from tenants import selectors as tenant_selectors
 from tenants.phone import to_e164
 
 logger = logging.getLogger("switchboard.twilio")
+
+
+# --- While the database is down (answering/twilio/webhooks.py: database_down) ----------------
+
+def _outage_voicemail(request: HttpRequest) -> HttpResponse:
+    """The fallback's answer, from the call's own URL: a voicemail, kept until the database
+    is back (answering/flow/outage.py)."""
+    return _fallback_answer(request, reason="database down")
+
+
+def _outage_voicemail_unrecorded(request: HttpRequest) -> HttpResponse:
+    """The same, for a URL whose recording (if any) is the conversation's, not a voicemail."""
+    return _fallback_answer(request, reason="database down", keep_recording=False)
+
+
+def _outage_hold(request: HttpRequest) -> HttpResponse:
+    """A caller waiting in Twilio's queue keeps waiting (no agent can be offered the call
+    meanwhile): music, and the wait URL asked again."""
+    logger.error("database down: call %s held in the queue", request.POST.get("CallSid"))
+    return twiml.response(twiml.hold(None, 5))
+
+
+def _outage_unavailable(request: HttpRequest) -> HttpResponse:
+    logger.error("database down: %s for call %s not recorded (CallStatus=%s RecordingUrl=%s)", request.path,
+                 request.POST.get("CallSid"), request.POST.get("CallStatus", "-"), request.POST.get("RecordingUrl", "-"))
+    return HttpResponse("The database is unavailable.", status=HTTPStatus.SERVICE_UNAVAILABLE,
+                        content_type="text/plain")
+
+
+def _fallback_answer(request: HttpRequest, *, reason: str, keep_recording: bool = True) -> HttpResponse:
+    """What the fallback says (touching neither the database nor Redis): please leave a
+    message; and, once the caller has, that it is recorded — the recording kept in this
+    host's spool until the database can take it."""
+    p = request.POST
+    recorded = request.GET.get("recorded") == "1" or (keep_recording and "RecordingUrl" in p)
+    spooled = outage.voicemail_spool(p) if recorded else None
+    logger.error("FALLBACK (%s) call %s from %s to %s (ErrorCode=%s ErrorUrl=%s) recording=%s%s", reason,
+                 p.get("CallSid"), p.get("From"), p.get("To"), p.get("ErrorCode"), p.get("ErrorUrl"),
+                 p.get("RecordingUrl", "-"), f" kept in {spooled}" if spooled else "")
+    return twiml.response(twiml.fallback(recorded))
 
 
 def _int(value: str | None) -> int | None:
@@ -78,7 +118,8 @@ def _menu_session(request: HttpRequest, call_sid: str) -> CallSession:
                             account_sid=p.get("AccountSid", ""))
 
 
-@twilio_webhook(idempotent=False)  # call_arrive stores the answer, in the same statement as the call
+@twilio_webhook(idempotent=False, call_sid_required=True,  # call_arrive stores the answer with the call
+                database_down=_outage_voicemail)
 def voice_incoming(request: HttpRequest) -> HttpResponse:
     p = request.POST
     number = _e164(p.get("To", ""))
@@ -89,22 +130,23 @@ def voice_incoming(request: HttpRequest) -> HttpResponse:
     session = acd.call_new(call_sid=p["CallSid"], client=client, from_number=p.get("From", ""),
                            to_number=number, account_sid=p.get("AccountSid", ""))
     reply = ivr.call_start_text(session, flow)
-    return HttpResponse(acd.call_arrive(session=session, reply=reply, request_key=request_key(request), path=request.path),
-                        content_type="text/xml")
+    answer = acd.call_arrive(session=session, reply=reply, request_key=request_key(request), path=request.path)
+    outage.spooled_voicemails_store_soon()  # the database works: voicemails kept while it did not go in
+    return HttpResponse(answer, content_type="text/xml")
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_voicemail)
 def voice_language(request: HttpRequest, call_sid: str) -> HttpResponse:
     return twiml.response(ivr.language_chosen(_menu_session(request, call_sid), request.POST.get("Digits", "")))
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_voicemail)
 def voice_menu(request: HttpRequest, call_sid: str) -> HttpResponse:
     flow = request.GET.get("flow", "open")
     return twiml.response(ivr.menu_chosen(_menu_session(request, call_sid), flow, request.POST.get("Digits", "")))
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_hold)
 def voice_wait(request: HttpRequest, call_sid: str) -> HttpResponse:
     p = request.POST
     return twiml.response(ivr.queue_wait(_session(call_sid), position=_int(p.get("QueuePosition")) or 1,
@@ -112,22 +154,22 @@ def voice_wait(request: HttpRequest, call_sid: str) -> HttpResponse:
                                          average=_int(p.get("AvgQueueTime")) or 0))
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_voicemail)
 def voice_queue_exit(request: HttpRequest, call_sid: str) -> HttpResponse:
     return twiml.response(ivr.queue_exited(_session(call_sid), request.POST.get("QueueResult", "")))
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_voicemail)
 def voice_connect(request: HttpRequest, call_sid: str) -> HttpResponse:
     return twiml.response(ivr.connect(_session(call_sid)))
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_voicemail_unrecorded)
 def voice_dial_status(request: HttpRequest, call_sid: str) -> HttpResponse:
     return twiml.response(ivr.dial_ended(_session(call_sid), request.POST.get("DialCallStatus", "")))
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_voicemail)
 def voice_voicemail(request: HttpRequest, call_sid: str) -> HttpResponse:
     p = request.POST
     return twiml.response(ivr.voicemail_left(_session(call_sid), recording_sid=p.get("RecordingSid", ""),
@@ -135,7 +177,7 @@ def voice_voicemail(request: HttpRequest, call_sid: str) -> HttpResponse:
                                              duration=_int(p.get("RecordingDuration"))))
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_unavailable)
 def voice_recording(request: HttpRequest, call_sid: str) -> HttpResponse:
     p = request.POST
     if p.get("RecordingStatus", "completed") == "completed":
@@ -144,7 +186,7 @@ def voice_recording(request: HttpRequest, call_sid: str) -> HttpResponse:
     return HttpResponse(status=HTTPStatus.NO_CONTENT)
 
 
-@twilio_webhook
+@twilio_webhook(call_sid_required=True, database_down=_outage_unavailable)
 def voice_status(request: HttpRequest) -> HttpResponse:
     p = request.POST
     session = acd_selectors.call_by_sid(p.get("CallSid", ""))
@@ -157,13 +199,9 @@ def voice_status(request: HttpRequest) -> HttpResponse:
 
 @twilio_webhook(idempotent=False, use_database=False)
 def voice_fallback(request: HttpRequest) -> HttpResponse:
-    """Twilio's fallback: must answer with the database and Redis down, so it touches neither."""
-    p = request.POST
-    recorded = "RecordingUrl" in p or request.GET.get("recorded") == "1"
-    logger.error("FALLBACK call %s from %s to %s (ErrorCode=%s ErrorUrl=%s) recording=%s",
-                 p.get("CallSid"), p.get("From"), p.get("To"), p.get("ErrorCode"), p.get("ErrorUrl"),
-                 p.get("RecordingUrl", "-"))
-    return twiml.response(twiml.fallback(recorded))
+    """Twilio's fallback: must answer with the database and Redis down, so it touches neither;
+    the voicemail it takes is spooled on this host's disk (answering/flow/outage.py)."""
+    return _fallback_answer(request, reason="Twilio's fallback")
 
 
 @twilio_webhook

@@ -1,12 +1,15 @@
 """The vocabulary the gate speaks, shared by the public and the tenant models.
 
 Numbers the law fixes live in the rule tables (compliance.platform.models), with their
-sources; what stays here is the vocabulary: purposes, channels, opt-out sources, and the
-abandonment rate with its cap, which the gate and the selectors both speak of.
+sources; what stays here is the vocabulary: purposes, channels, opt-out sources, the one
+spelling of an SMS keyword, and the abandonment rate with its cap, which the gate and the
+selectors both speak of.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.db import models
@@ -47,6 +50,19 @@ class OptOutSource(models.TextChoices):
 
 # Opt-outs made by text: only these may be lifted by a START / UNSTOP / YES text.
 TEXT_OPT_OUT_SOURCES = frozenset({OptOutSource.SMS_KEYWORD, OptOutSource.SMS_TEXT, OptOutSource.TWILIO_21610})
+
+
+_APOSTROPHES = re.compile(r"['’`]")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def sms_text_normalize(body: str) -> str:
+    """“¡NO MÁS!” → “no mas”, “Don't text me!!” → “dont text me”: the form inbound texts and
+    SMS keywords are compared in. Lowercase, accents folded (texters type “mas” as often as
+    “más”, and some phones drop accents), no apostrophes, words split by one space."""
+    text = unicodedata.normalize("NFKD", (body or "").lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _NOT_WORD.sub(" ", _APOSTROPHES.sub("", text)).strip()
 
 
 # A campaign's abandonment rate over a rolling window (compliance.selectors computes it,

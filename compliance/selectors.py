@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from campaigns.models import CallAttempt
-from compliance.models import DncEntry, LedgerEntry
+from compliance.models import DncEntry, DncImport, LedgerEntry
 from compliance.rules import ABANDONMENT_CAP, ABANDONMENT_DAYS, ABANDONMENT_SLOW_DOWN, AbandonmentRate
 
 
@@ -64,3 +64,23 @@ def ledger_search(
         entries = entries.filter(created__date__lte=until)
     return entries
 
+
+
+def dnc_import_progress(*, job: DncImport) -> dict:
+    """A CSV import's state as the page's progress bar reads it (JSON)."""
+    total = job.rows_total
+    done = total if job.is_finished else min(job.rows_done, total)
+    if job.status == DncImport.Status.QUEUED:
+        text = "Waiting for a worker to start…"
+    elif job.status == DncImport.Status.PARSING:
+        text = f"Checking line {done:,} of {total:,}…"
+    elif job.status == DncImport.Status.WRITING:
+        text = f"Checked {total:,} lines; adding the numbers to the list…"
+    elif job.status == DncImport.Status.DONE:
+        text = (f"Done: {job.added:,} added, {job.already:,} already on the list, "
+                f"{job.errors_count:,} line{'s' if job.errors_count != 1 else ''} not imported.")
+    else:
+        text = f"Not imported: {job.failure}"
+    return {"id": job.pk, "status": job.status, "finished": job.is_finished, "lines_total": total, "lines_done": done,
+            "percent": 100 if job.is_finished else (int(done * 100 / total) if total else 0), "text": text,
+            "added": job.added, "already": job.already, "errors": job.errors_count}

@@ -11,6 +11,8 @@ urlpatterns = [
     path("dnc/", views.dnc_list, name="dnc"),
     path("dnc/remove/", views.dnc_remove, name="dnc_remove"),
     path("dnc/import/", views.dnc_import, name="dnc_import"),
+    path("dnc/imports/<int:pk>/", views.dnc_import_detail, name="dnc_import_detail"),
+    path("dnc/imports/<int:pk>/progress", views.dnc_import_progress, name="dnc_import_progress"),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/export.csv", views.ledger_export, name="ledger_export"),
 ]

@@ -1,4 +1,4 @@
-"""The client portal's compliance pages: the DNC list (add, remove, CSV import) and the ledger.
+"""The client portal's compliance pages: the DNC list (add, remove, CSV import in the background) and the ledger.
 
 Thin: forms in, services and selectors out. They live in urls_client, so they only run on a
 client's host, in its schema, for that client's logged-in people (HostMembershipMiddleware).
@@ -10,16 +10,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from compliance import selectors, services
 from compliance.exports import ledger_csv_response
 from compliance.forms import DncAddForm, DncImportForm, LedgerSearchForm
+from compliance.models import DncImport
 from compliance.rules import OptOutSource
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
+IMPORT_ERRORS_PER_PAGE = 200
 
 
 @login_required
@@ -40,7 +41,7 @@ def dnc_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.dnc_entry_list(query=query), 50).get_page(request.GET.get("page"))
     return render(request, "compliance/dnc_list.html", {
         "form": form, "import_form": DncImportForm(), "page": page, "query": query,
-        "import_errors": request.session.pop("dnc_import_errors", None),
+        "imports": DncImport.objects.defer("data", "errors")[:5],
     })
 
 
@@ -68,15 +69,33 @@ def dnc_import(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose a CSV file to import.")
         return redirect("compliance:dnc")
     upload = form.cleaned_data["file"]
-    if upload.size > MAX_IMPORT_BYTES:
+    if upload.size > services.dnc_import.MAX_IMPORT_BYTES:  # before reading it into memory
         messages.error(request, "That file is over 5 MB; split it, or ask us to load it.")
         return redirect("compliance:dnc")
-    result = services.dnc_csv_import(client=request.host_client, data=upload.read(), added_by=request.user.email)
-    messages.success(request, f"Imported: {result.added} added, {result.already} already on the list, "
-                              f"{len(result.errors)} row(s) with errors.")
-    if result.errors:
-        request.session["dnc_import_errors"] = result.errors[:200]
-    return redirect("compliance:dnc")
+    try:
+        job = services.dnc_import_start(client=request.host_client, data=upload.read(), filename=upload.name or "",
+                                        added_by=request.user.email)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("compliance:dnc")
+    return redirect("compliance:dnc_import_detail", pk=job.pk)
+
+
+@login_required
+def dnc_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(DncImport.objects.defer("data"), pk=pk)
+    errors = Paginator(job.errors, IMPORT_ERRORS_PER_PAGE).get_page(request.GET.get("page")) if job.is_finished else None
+    return render(request, "compliance/dnc_import.html", {"job": job, "errors": errors,
+                                                          "progress": selectors.dnc_import_progress(job=job)})
+
+
+@login_required
+def dnc_import_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """What the import page's progress bar polls (static/compliance/dnc_import.js)."""
+    job = get_object_or_404(DncImport.objects.defer("data", "errors"), pk=pk)
+    response = JsonResponse(selectors.dnc_import_progress(job=job))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _ledger_entries(request: HttpRequest):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import zoneinfo
 
 from django.db import connection
@@ -12,33 +10,13 @@ from django.http import StreamingHttpResponse
 from django_tenants.utils import schema_context
 
 from answering.models import Message
+from switchboard.csv_export import csv_response
 
 COLUMNS = ["id", "taken", "urgency", "category", "source", "caller", "caller_name", "callback_number",
            "acknowledged_at", "acknowledged_by", "acknowledged_via", "filed_at"]
 
 
 BATCH = 2000
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    # A cell starting with = + - @ is a formula to a spreadsheet: callers type what they like.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def field_names(messages: QuerySet[Message]) -> list[str]:
@@ -56,7 +34,6 @@ def messages_csv_response(messages: QuerySet[Message], *, time_zone: str, filena
     into ``field:<name>`` columns."""
     tz = zoneinfo.ZoneInfo(time_zone)
     names = field_names(messages)
-    writer = csv.writer(_Echo())
 
     def local(at):
         return at.astimezone(tz).isoformat(timespec="seconds") if at else ""
@@ -76,14 +53,12 @@ def messages_csv_response(messages: QuerySet[Message], *, time_zone: str, filena
             last = batch[-1].pk
 
     def rows():
-        yield writer.writerow(COLUMNS + [f"field:{name}" for name in names])
+        yield COLUMNS + [f"field:{name}" for name in names]
         for m in batches():
             fields = m.fields if isinstance(m.fields, dict) else {}
-            yield writer.writerow([_cell(v) for v in [
-                m.pk, local(m.created), m.urgency, m.category, m.source, m.caller, m.caller_name, m.callback_number,
-                local(m.acknowledged_at), m.acknowledged_by, m.acknowledged_via, local(m.filed_at),
-                *(fields.get(name) for name in names)]])
+            yield [m.pk, local(m.created), m.urgency, m.category, m.source, m.caller, m.caller_name, m.callback_number,
+                   local(m.acknowledged_at), m.acknowledged_by, m.acknowledged_via, local(m.filed_at),
+                   *(fields.get(name) for name in names)]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    # The one CSV writer of every export: a caller's words never become a spreadsheet formula.
+    return csv_response(rows(), filename=filename)

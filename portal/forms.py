@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from answering.models import (
     CallRecord,
@@ -19,6 +22,23 @@ from tenants.models import Role
 
 DATE = forms.DateInput(attrs={"type": "date"})
 MAX_MEMBERS = 8
+# The days a filter or an export may name. A local day's bounds at the calendar's ends
+# (year 1 east of UTC, the day after 9999-12-31) do not exist; no call is that old or that far off.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def day_field(label: str, *, required: bool = False) -> forms.DateField:
+    message = f"Enter a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+    return forms.DateField(required=required, label=label, widget=DATE,
+                           validators=[MinValueValidator(FIRST_DAY, message), MaxValueValidator(LAST_DAY, message)])
+
+
+def form_errors_text(form: forms.Form, names: tuple[str, ...] | None = None) -> str:
+    """The errors of ``form`` (of the fields ``names`` only, if given), each with the label of
+    its field: "From: Enter a valid date." """
+    return "; ".join(f"{form.fields[name].label}: {message}" if name in form.fields else message
+                     for name, messages in form.errors.items() if names is None or name in names
+                     for message in messages)
 
 
 class MessageFilterForm(forms.Form):
@@ -29,8 +49,8 @@ class MessageFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, label="Acknowledged", choices=[
         ("", "Acknowledged or not"), ("open", "Not acknowledged"), ("acknowledged", "Acknowledged")])
     box = forms.ChoiceField(required=False, label="Box", choices=[("inbox", "Inbox"), ("filed", "Filed"), ("all", "All")])
-    since = forms.DateField(required=False, label="From", widget=DATE)
-    until = forms.DateField(required=False, label="To", widget=DATE)
+    since = day_field("From")
+    until = day_field("To")
 
     def __init__(self, *args, categories: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,8 +64,8 @@ class MessageFilterForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    since = forms.DateField(label="From", widget=DATE)
-    until = forms.DateField(label="To", widget=DATE)
+    since = day_field("From", required=True)
+    until = day_field("To", required=True)
 
     def clean(self):
         data = super().clean()
@@ -57,8 +77,8 @@ class ExportForm(forms.Form):
 class CallFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Caller", widget=forms.TextInput(attrs={"type": "search"}))
     outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *CallRecord.Outcome.choices])
-    since = forms.DateField(required=False, label="From", widget=DATE)
-    until = forms.DateField(required=False, label="To", widget=DATE)
+    since = day_field("From")
+    until = day_field("To")
 
     def filters(self) -> dict:
         data = self.cleaned_data if self.is_valid() else {}

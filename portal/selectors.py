@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -17,11 +17,22 @@ from tenants.models import User
 
 
 def day_bounds(*, since: date | None, until: date | None, time_zone: str) -> tuple[datetime | None, datetime | None]:
-    """The instants a local date range covers: from ``since`` 00:00 to the end of ``until``."""
+    """The instants a local date range covers: from ``since`` 00:00 to the end of ``until``.
+    A bound that is no instant (before year 1 or after 9999 in UTC: the calendar's first day
+    east of UTC, the day after its last) is no bound: nothing lies beyond it."""
     tz = zoneinfo.ZoneInfo(time_zone)
-    start = datetime.combine(since, time.min, tzinfo=tz) if since else None
-    end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=tz) if until else None
+    start = _local_midnight(since, tz) if since else None
+    end = _local_midnight(until + timedelta(days=1), tz) if until and until < date.max else None
     return start, end
+
+
+def _local_midnight(day: date, tz: zoneinfo.ZoneInfo) -> datetime | None:
+    at = datetime.combine(day, time.min, tzinfo=tz)
+    try:
+        at.astimezone(UTC)  # what the database is given
+    except OverflowError:
+        return None
+    return at
 
 
 def message_search(*, time_zone: str, q: str = "", urgency: str = "", category: str = "", since: date | None = None,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.forms.utils import pretty_name
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -41,10 +42,20 @@ def _with_count(response: HttpResponse) -> HttpResponse:
 
 # --- Messages ------------------------------------------------------------------------------
 
+def _bad_dates(form) -> HttpResponse | None:
+    """A filter's From or To that is no date, or past the days a filter may name: a 400 that
+    says which and why (its other fields, when invalid, are ignored as before)."""
+    if form.is_bound and not form.is_valid() and (problems := forms.form_errors_text(form, ("since", "until"))):
+        return HttpResponse(f"Choose other dates: {problems}", status=400, content_type="text/plain; charset=utf-8")
+    return None
+
+
 @portal_page
 def inbox(request: HttpRequest) -> HttpResponse:
     client = request.host_client
     form = forms.MessageFilterForm(request.GET or None, categories=selectors.message_categories())
+    if refused := _bad_dates(form):
+        return refused
     filters = form.filters()
     found = selectors.message_search(time_zone=client.time_zone, **filters)
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -107,7 +118,7 @@ def message_export(request: HttpRequest) -> HttpResponse:
     client = request.host_client
     form = forms.ExportForm(request.GET)
     if not form.is_valid():
-        return HttpResponse("Choose a date range: " + "; ".join(m for errs in form.errors.values() for m in errs),
+        return HttpResponse(f"Choose a date range: {forms.form_errors_text(form)}",
                             status=400, content_type="text/plain; charset=utf-8")
     since, until = form.cleaned_data["since"], form.cleaned_data["until"]
     found = selectors.message_search(time_zone=client.time_zone, since=since, until=until, box="all")
@@ -131,6 +142,8 @@ def message_recording(request: HttpRequest, pk: int) -> HttpResponse:
 def call_log(request: HttpRequest) -> HttpResponse:
     client = request.host_client
     form = forms.CallFilterForm(request.GET or None)
+    if refused := _bad_dates(form):
+        return refused
     page = Paginator(selectors.call_search(time_zone=client.time_zone, **form.filters()), PAGE_SIZE) \
         .get_page(request.GET.get("page"))
     names = selectors.agent_names(c.agent_id for c in page)
@@ -367,6 +380,15 @@ def rules_edit(request: HttpRequest) -> HttpResponse:
             else:
                 flash.success(request, "Delivery rules saved.")
                 return redirect("portal:policies")
+        else:
+            # The page shows no per-field errors, and a tampered management form has only a
+            # formset-wide one: list them all, naming the row, so a refusal never looks like nothing.
+            problems = list(formset.non_form_errors())
+            for i, form in enumerate(formset.forms, 1):
+                for name, messages in form.errors.items():
+                    field = form.fields.get(name)
+                    where = f"Rule {i}: {field.label or pretty_name(name)}" if field else f"Rule {i}"
+                    problems.extend(f"{where}: {message}" for message in messages)
     return render(request, "portal/rules.html", {"formset": formset, "problems": problems, "active": "policies"})
 
 

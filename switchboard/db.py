@@ -16,14 +16,70 @@ turns preparing off everywhere.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Mapping, Sequence
 
 import psycopg
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, connections
 
 logger = logging.getLogger(__name__)
 NEVER_BY_ITSELF = 2**31 - 1  # psycopg's count of executions before it prepares a statement unasked
+# What a database that cannot be reached raises (a pool that cannot lend a connection too:
+# psycopg_pool's PoolTimeout is an OperationalError). Any other DatabaseError is a bug.
+UNREACHABLE = (OperationalError, InterfaceError)
+
+# --- Outages: give up at once while the database is known to be down -----------------------
+# One process's knowledge: set by a request that could not reach the database, cleared by a
+# background check (never a caller's request) that reaches it again. A caller's first webhook
+# asks it first and, while the database is down, answers without trying (answering/views.py).
+_down_since: float | None = None
+_checked_at = 0.0
+_check_lock = threading.Lock()
+
+
+def database_down() -> bool:
+    """Whether this process last found the database unreachable. While it is, at most one
+    background check every DB_OUTAGE_RECHECK_SECONDS tries to connect again."""
+    if _down_since is None:
+        return False
+    _check_soon()
+    return _down_since is not None
+
+
+def database_unreachable(exc: BaseException) -> None:
+    """A request could not reach the database: later ones give up at once until it is back."""
+    global _down_since, _checked_at
+    if _down_since is None:
+        logger.error("database unreachable (%s): answering callers without it until it is back",
+                     str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
+        _down_since = _checked_at = time.monotonic()
+
+
+def _check_soon() -> None:
+    global _checked_at
+    now = time.monotonic()
+    if now - _checked_at < settings.DB_OUTAGE_RECHECK_SECONDS or not _check_lock.acquire(blocking=False):
+        return
+    _checked_at = now
+    threading.Thread(target=_check, name="database-outage-check", daemon=True).start()
+
+
+def _check() -> None:
+    """In its own thread (so its own connection): connect, run a statement, and say so."""
+    global _down_since
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        if _down_since is not None:
+            logger.warning("database reachable again after %.1f s", time.monotonic() - _down_since)
+        _down_since = None
+    except UNREACHABLE:
+        pass
+    finally:
+        connections.close_all()
+        _check_lock.release()
 
 
 def fetchone_prepared(sql: str, params: Sequence) -> tuple | None:

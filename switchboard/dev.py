@@ -1,6 +1,6 @@
 """One-command development runner: embedded PostgreSQL + Redis, then the app, tests or benches.
 
-    python -m switchboard.dev run               # services, migrations, demo data, web + worker + beat
+    python -m switchboard.dev run               # services, migrations, demo data, web + worker + beat (each restarted if it dies)
     python -m switchboard.dev test [PYTEST...]  # services, then pytest (args pass through)
     python -m switchboard.dev bench             # services, then every tests/bench/bench_*.py
     python -m switchboard.dev services          # services only; prints the env, Ctrl-C stops
@@ -73,6 +73,11 @@ REDIS_DB_BENCH = 14
 
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CHILD_STOP_TIMEOUT = 10.0
+# A child that dies is started again after 1 s, then 2 s, 4 s … at most 30 s while it keeps
+# dying; once it has run a minute it counts as healthy and the next death waits 1 s again.
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+RESTART_HEALTHY_AFTER = 60.0
 READY_TIMEOUT = 60.0
 READY_POLL = 0.25
 
@@ -624,6 +629,7 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     reader: threading.Thread
+    started_at: float
 
     @classmethod
     def start(cls, name: str, command: Sequence[str], env: dict[str, str], width: int) -> Child:
@@ -635,7 +641,7 @@ class Child:
         reader = threading.Thread(target=_pump, args=(name.ljust(width), proc.stdout),
                                   daemon=True)
         reader.start()
-        return cls(name=name, proc=proc, reader=reader)
+        return cls(name=name, proc=proc, reader=reader, started_at=time.monotonic())
 
     def signal_group(self, sig: int) -> None:
         """Signal the whole process group: celery's pool processes, uvicorn's reloader..."""
@@ -707,8 +713,41 @@ def app_commands(host: str, port: int) -> dict[str, list[str]]:
     }
 
 
+@dataclass
+class Backoff:
+    """How long to wait before starting a dead child again: doubling from
+    RESTART_FIRST_DELAY up to RESTART_MAX_DELAY while it keeps dying, back to the first
+    delay once it had run RESTART_HEALTHY_AFTER seconds (as process supervisors do: a
+    child that cannot start must not spin, one that crashed once comes back at once)."""
+
+    deaths: int = 0
+
+    def delay_after(self, ran_for: float) -> float:
+        if ran_for >= RESTART_HEALTHY_AFTER:
+            self.deaths = 0
+        delay = min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** self.deaths)
+        self.deaths += 1
+        return delay
+
+
+def exit_description(returncode: int) -> str:
+    """`exit code 1` or `killed by SIGKILL`, from a Popen returncode."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
+
+
 def supervise(env: dict[str, str]) -> int:
-    """Run web, worker and beat until Ctrl-C (exit 0) or until one dies (exit 1)."""
+    """Run web, worker and beat until Ctrl-C (SIGINT, SIGTERM or SIGHUP to us; exit 0).
+
+    A child that dies is started again after a back-off (`Backoff`), with a line saying
+    which one died, how, and when it comes back; the others, and the databases, keep
+    running, so callers are still answered while a worker restarts. Its whole process
+    group is killed first: a worker killed with -9 leaves its pool processes behind.
+    """
     host = os.environ.get("HOST") or "127.0.0.1"
     port = int(os.environ.get("PORT") or 8000)
     stopping = threading.Event()
@@ -717,26 +756,44 @@ def supervise(env: dict[str, str]) -> int:
 
     commands = app_commands(host, port)
     width = max(len(name) for name in commands)
-    children: list[Child] = []
-    exit_code = 0
+    children: dict[str, Child] = {}
+    dead: list[Child] = []
+    backoffs = {name: Backoff() for name in commands}
+    restart_at: dict[str, float] = {}
     try:
         for name, command in commands.items():
-            children.append(Child.start(name, command, env, width))
+            children[name] = Child.start(name, command, env, width)
+            say(f"dev: {name} started (pid {children[name].proc.pid})")
         threading.Thread(target=announce_ready, args=(probe_host(host), port, stopping),
                          daemon=True).start()
         while not stopping.wait(0.25):
-            dead = next((c for c in children if c.proc.poll() is not None), None)
-            if dead is not None:
-                say(f"dev: {dead.name} exited unexpectedly (exit {dead.proc.returncode}); "
-                    "shutting everything down")
-                exit_code = 1
-                break
+            now = time.monotonic()
+            for name, child in list(children.items()):
+                if child.proc.poll() is None:
+                    continue
+                child.signal_group(signal.SIGKILL)  # its stragglers, if any
+                del children[name]
+                dead.append(child)
+                ran_for = now - child.started_at
+                delay = backoffs[name].delay_after(ran_for)
+                restart_at[name] = now + delay
+                when = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+                say(f"dev: {name} (pid {child.proc.pid}) died ({exit_description(child.proc.returncode)}) "
+                    f"after {ran_for:.0f} s; restarting it in {delay:.0f} s, at {when} "
+                    "(Ctrl-C stops everything)")
+            for name, due in list(restart_at.items()):
+                if now >= due and not stopping.is_set():
+                    del restart_at[name]
+                    children[name] = Child.start(name, commands[name], env, width)
+                    say(f"dev: {name} restarted (pid {children[name].proc.pid})")
     finally:
         begin_shutdown()
         stopping.set()
         say("dev: stopping web, worker, beat...")
-        stop_children(children)
-    return exit_code
+        stop_children(list(children.values()))
+        for child in dead:
+            child.reader.join(timeout=2)
+    return 0
 
 
 # --------------------------------------------------------------------------- commands

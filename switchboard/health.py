@@ -1,7 +1,13 @@
-"""GET /healthz: can this process reach PostgreSQL, Redis and at least one Celery worker?"""
+"""GET /healthz: can this process reach PostgreSQL, Redis and at least one Celery worker?
+
+Anyone may ask (a load balancer has no account): everyone learns each component's status.
+How long each check took and what went wrong (an error's text names hosts, ports and
+versions) go only to logged-in platform staff and to whoever presents ``HEALTHZ_TOKEN``.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 from http import HTTPStatus
 
@@ -48,13 +54,35 @@ def _celery() -> str:
     return f"{len(replies)} worker(s): " + ", ".join(sorted(name for reply in replies for name in reply))
 
 
+def _token_given(request: HttpRequest) -> str:
+    """The token in ``Authorization: Bearer …`` or, for probes that cannot send headers, ``?token=``."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.GET.get("token", "")
+
+
+def healthz_details_allowed(request: HttpRequest) -> bool:
+    """May this caller see timings and error text? Platform staff on the platform host, or the token."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    expected = settings.HEALTHZ_TOKEN
+    # compare_digest: the time a wrong token takes says nothing about the right one.
+    return bool(expected) and hmac.compare_digest(_token_given(request).encode(), expected.encode())
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _timed(_database), "redis": _timed(_redis)}
     # Without Redis a worker ping would only wait on the broker's reconnect loop.
     checks["celery"] = _timed(_celery) if checks["redis"]["ok"] else {"ok": False, "ms": 0, "detail": "skipped: Redis is down"}
+    for check in checks.values():
+        check["status"] = "ok" if check["ok"] else "down"
     healthy = all(check["ok"] for check in checks.values())
     status = HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE
+    if not healthz_details_allowed(request):
+        checks = {name: {"ok": check["ok"], "status": check["status"]} for name, check in checks.items()}
     return JsonResponse({"status": "ok" if healthy else "unhealthy", "checks": checks}, status=status)
 
 

@@ -51,6 +51,14 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 if envbool("BEHIND_TLS_PROXY", "0"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    if not DEBUG:
+        # HSTS: browsers that met the site over TLS never try plain HTTP again. Not with
+        # DEBUG on: a developer's TLS tunnel must not pin a name to HTTPS for a year.
+        # Client hosts are subdomains of PLATFORM_DOMAIN and served the same way, hence
+        # includeSubDomains; preload is a deliberate step (hstspreload), off unless asked.
+        SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", "31536000")
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", "1")
+        SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", "0")
 
 # --- Apps --------------------------------------------------------------------------
 SHARED_APPS = [
@@ -71,6 +79,9 @@ SHARED_APPS = [
 # Everything that belongs to one client lives in that client's schema.
 TENANT_APPS = [
     "django.contrib.contenttypes",
+    # The admin's log too: ids repeat in every schema, so each client's history (and
+    # "recent actions") is kept beside its data; the platform's own stays in public.
+    "django.contrib.admin",
     "answering",
     "campaigns",
     "compliance",
@@ -91,6 +102,8 @@ TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "tenants.User"
 
 MIDDLEWARE = [
+    # First, so every response carries the policy, those of the middleware below too.
+    "switchboard.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.ClientHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,8 +125,13 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            "loaders": [
+                ("django.template.loaders.cached.Loader", [
+                    "django.template.loaders.filesystem.Loader",
+                    "switchboard.template_loaders.Loader",  # the apps' templates, see its docstring
+                ]),
+            ],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -149,8 +167,24 @@ DB_POOL_SIZE = envint("DB_POOL_SIZE", "0")
 DATABASES = {"default": dj_database_url.parse(
     DATABASE_URL, conn_max_age=0 if DB_POOL_SIZE else envint("DB_CONN_MAX_AGE", "0"), conn_health_checks=True)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# A database that is down must be given up on fast: a caller hears silence while a webhook
+# waits (Twilio itself gives up after 15 s). Connecting waits at most DB_CONNECT_TIMEOUT s
+# (psycopg's floor is 2: a 1 reads as 2), borrowing from the pool DB_POOL_TIMEOUT s; after a
+# failure the first webhook answers with the fallback's voicemail at once, for
+# DB_OUTAGE_RECHECK_SECONDS, while one background attempt at a time checks whether the
+# database is back (switchboard/db.py).
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint("DB_CONNECT_TIMEOUT", "2")
 if DB_POOL_SIZE:
-    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": DB_POOL_SIZE, "timeout": 10}}
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 2, "max_size": DB_POOL_SIZE,
+                                               "timeout": float(os.getenv("DB_POOL_TIMEOUT", "0.5"))}
+DB_OUTAGE_RECHECK_SECONDS = float(os.getenv("DB_OUTAGE_RECHECK_SECONDS", "1"))
+# Voicemails the fallback took while the database was down wait here, one file each, until
+# a web process of this host finds the database back and stores them (answering/flow/outage.py).
+# Under test each process has a spool of its own (never `make run`'s), and stores nothing by
+# itself: a thread committing rows would cross the tests' transactions (tests turn it on).
+VOICEMAIL_SPOOL_DIR = Path(os.getenv("VOICEMAIL_SPOOL_DIR") or (
+    Path("/tmp") / f"switchboard-test-spool-{os.getpid()}" if TESTING else _EMBEDDED / "voicemail-spool"))
+VOICEMAIL_SPOOL_STORE = envbool("VOICEMAIL_SPOOL_STORE", "0" if TESTING else "1")
 # Several suites can share one server (two terminals, or helpers): each names its own.
 DATABASES["default"]["TEST"] = {"NAME": os.getenv("TEST_DATABASE_NAME", "test_switchboard")}
 # The first webhook of each call, and the compliance gate's facts query and ledger INSERT,
@@ -206,6 +240,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis redelivers unacknowledged tasks after this; longer than any task or countdown.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "3600")}
+# A worker never gives up on Redis: it retries at start (a worker restarted while Redis is
+# still down) and after a loss, without the default limit of 100 attempts. (The crash on a
+# Redis restart itself is fixed in switchboard/celery.py.)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = "UTC"
 # tenant-schemas-celery looks the client up for every task; a client row changes rarely,
 # and a task only needs its schema name and time zone.
@@ -231,6 +270,25 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_NAME = "switchboard_session"
+# Guessing passwords (tenants/throttle.py, counters in Redis shared by every process): this
+# many failures within the window lock the account, or the address, for LOGIN_LOCKOUT_SECONDS,
+# doubling with each lockout within a day up to the maximum; a lock refuses even the right
+# password. A login resets the account's count.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", "5")
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", "30")
+LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", "300")
+LOGIN_LOCKOUT_MAX_SECONDS = envint("LOGIN_LOCKOUT_MAX_SECONDS", "3600")
+# Reset emails: at most one per interval and so many an hour per account, so many an hour per address.
+PASSWORD_RESET_INTERVAL_SECONDS = envint("PASSWORD_RESET_INTERVAL_SECONDS", "300")
+PASSWORD_RESET_EMAILS_PER_HOUR = envint("PASSWORD_RESET_EMAILS_PER_HOUR", "3")
+PASSWORD_RESET_EMAILS_PER_ADDRESS_PER_HOUR = envint("PASSWORD_RESET_EMAILS_PER_ADDRESS_PER_HOUR", "20")
+# The caller's address is the connection's; behind N proxies that each append to
+# X-Forwarded-For, the N-th address from its right (the left part is the caller's to forge).
+CLIENT_IP_PROXY_COUNT = envint("CLIENT_IP_PROXY_COUNT", "0")
+# /healthz tells everyone each component's status; timings and error text go to platform
+# staff and to a caller presenting this token (Authorization: Bearer …, or ?token=). Empty: staff only.
+HEALTHZ_TOKEN = os.getenv("HEALTHZ_TOKEN", "")
 
 # --- Email -------------------------------------------------------------------------
 # Development writes mail to var/mail/ (the run command prints where to look).

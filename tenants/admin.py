@@ -9,6 +9,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from switchboard.admin_sites import RefusingFiltersMixin
 from tenants import services
 from tenants.models import AgentProfile, Client, Domain, PhoneNumber, User
 from tenants.models.clients import LANGUAGES
@@ -60,7 +61,7 @@ class ClientProvisionForm(forms.ModelForm):
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(RefusingFiltersMixin, admin.ModelAdmin):
     list_display = ("name", "schema_name", "status", "time_zone", "portal", "numbers", "client_data")
     list_filter = ("status",)
     search_fields = ("name", "schema_name", "domains__domain", "phone_numbers__number")
@@ -114,7 +115,7 @@ class ClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(admin.ModelAdmin):
+class PhoneNumberAdmin(RefusingFiltersMixin, admin.ModelAdmin):
     list_display = ("number", "client", "purpose", "label", "twilio_sid")
     list_filter = ("purpose", "client")
     search_fields = ("number", "client__name", "twilio_sid")
@@ -141,7 +142,7 @@ class UserChange(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(RefusingFiltersMixin, BaseUserAdmin):
     add_form = UserCreateForm
     form = UserChange
     ordering = ("email",)

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from tenants import selectors
+from tenants import selectors, throttle
 from tenants.forms import HostAuthenticationForm, HostPasswordResetForm
 
 
@@ -30,6 +30,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         if user is not None and not user.may_use_host(self.request.host_client):
             return None
         return user
+
+    def form_valid(self, form):
+        # Whoever locked the account out by guessing, its owner just proved they read its email.
+        throttle.login_account_unlock(username=form.user.email)
+        return super().form_valid(form)
 
 
 @login_required

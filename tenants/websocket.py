@@ -4,11 +4,18 @@ django-tenants' middleware is HTTP-only, so WebSockets resolve their client here
 the Host header, and consumers run ORM work through ``in_client_schema``: the schema is
 set for each call (not once in ``connect()``), because Channels runs every sync
 database call of every consumer on one shared thread.
+
+A socket is only opened from a page of its own host: the ``Origin`` must be the ``Host``
+itself (same name, same port). Client hosts share a parent domain, so an origin check by
+``ALLOWED_HOSTS`` would let a script on one client's pages open a socket to another's
+host with a session the browser holds there.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -20,12 +27,39 @@ from django_tenants.utils import remove_www, schema_context
 from tenants import selectors
 from tenants.models import Client, Domain
 
+logger = logging.getLogger(__name__)
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin1")
+    return ""
+
 
 def _host_from_scope(scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"host":
-            return remove_www(value.decode("latin1").split(":")[0].lower())
-    return ""
+    return remove_www(_header(scope, b"host").split(":")[0].lower())
+
+
+def origin_is_host(scope) -> bool:
+    """Does the ``Origin`` name this very host (name and port)? No Origin, no socket: every
+    browser sends one on a WebSocket handshake, and only browsers carry a victim's cookie."""
+    host, origin = _header(scope, b"host"), _header(scope, b"origin")
+    if not host or not origin:
+        return False
+    try:
+        page, asked = urlsplit(origin), urlsplit(f"//{host}")
+        if page.scheme not in ("http", "https") or not page.hostname:
+            return False
+        default = _DEFAULT_PORTS[page.scheme]
+        # The Host's port is read against the page's scheme: behind a TLS proxy the socket
+        # arrives as ws:// while the page (and so the Origin) is https://, and a browser
+        # leaves the default port out of the Origin where a proxy may keep it in the Host.
+        return (asked.hostname, asked.port or default) == (page.hostname, page.port or default)
+    except ValueError:  # a port that is not a number, an unbalanced [
+        return False
 
 
 @database_sync_to_async
@@ -38,20 +72,36 @@ def _client_for_host(host: str) -> Client | None | bool:
     return domain.tenant if domain else False
 
 
+async def _refuse(receive, send, code: int) -> None:
+    """Close before accepting: the browser sees the handshake refused (HTTP 403)."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close", "code": code})
+
+
 class ClientHostMiddleware:
-    """ASGI middleware: put the host's client (or None for the platform host) in the scope."""
+    """ASGI middleware: refuse a socket opened from another origin, then put the host's
+    client (or None for the platform host) in the scope."""
 
     def __init__(self, inner):
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
+        if not origin_is_host(scope):
+            logger.warning("websocket %s refused: Origin %r is not the host %r", scope.get("path"),
+                           _header(scope, b"origin"), _header(scope, b"host"))
+            return await _refuse(receive, send, 4403)
         client = await _client_for_host(_host_from_scope(scope))
         if client is False:
             # Unknown host: refuse before any consumer code runs.
-            await receive()
-            await send({"type": "websocket.close", "code": 4404})
-            return None
+            return await _refuse(receive, send, 4404)
         return await self.inner({**scope, "client": client}, receive, send)
+
+
+async def no_such_socket(scope, receive, send) -> None:
+    """The last WebSocket route: a path nobody serves is refused (Channels' router would
+    raise, and the handshake would answer 500)."""
+    logger.info("websocket refused: no route for %s", scope.get("path"))
+    await _refuse(receive, send, 4404)
 
 
 class ClientConsumer(AsyncJsonWebsocketConsumer):

@@ -18,7 +18,8 @@ from django.test import Client as HttpClient
 from django_tenants.utils import schema_context
 
 from answering.services import knowledge_facts_import
-from tenants import services
+from switchboard.redis_clients import redis_client
+from tenants import services, throttle
 from tenants.models import Client, Role, User
 
 pytest_plugins = ["tests.processes"]
@@ -158,6 +159,17 @@ def _public_schema_after_each_test():
     yield
     connection.set_schema_to_public()
     flow_cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_login_throttle_between_tests():
+    """Every test starts with no failed logins nor reset emails counted (tenants/throttle.py):
+    the counters live in Redis, beyond the test's transaction, and every test client calls
+    from 127.0.0.1."""
+    redis = redis_client(timeout=5)
+    keys = list(redis.scan_iter(match=f"{throttle.PREFIX}*", count=1000))
+    if keys:
+        redis.delete(*keys)
 
 
 def http(host: str) -> HttpClient:

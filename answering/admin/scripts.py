@@ -25,7 +25,7 @@ from answering.scripts.definition import script_normalize
 from answering.scripts.rendering import ScriptContext, script_render
 from answering.scripts.selectors import script_menu_conflicts
 from answering.scripts.services import script_export_json, script_import_json, script_publish
-from answering.scripts.validation import Problem, ScriptInvalid, script_validate
+from answering.scripts.validation import MAX_DOCUMENT_CHARS, Problem, ScriptInvalid, script_validate
 from switchboard.admin_sites import (
     ClientDataInline,
     ClientDataModelAdmin,
@@ -326,12 +326,16 @@ class ScriptAdmin(ClientDataModelAdmin):
         problems, text = [], ""
         if request.method == "POST":
             upload = request.FILES.get("file")
-            text = upload.read().decode("utf-8", errors="replace") if upload else request.POST.get("document", "")
             try:
+                if upload and upload.size > MAX_DOCUMENT_CHARS:  # refused before it is read into memory
+                    raise ScriptInvalid([Problem(f"The file is {upload.size:,} bytes; a script is at most "
+                                                 f"{MAX_DOCUMENT_CHARS:,}.")])
+                text = upload.read().decode("utf-8", errors="replace") if upload else request.POST.get("document", "")
                 script = script_import_json(data=text, by=request.user,
                                                             languages=list(request.tenant.languages))
             except ScriptInvalid as exc:
                 problems = exc.problems
+                text = text[:MAX_DOCUMENT_CHARS]
             else:
                 messages.success(request, f"Imported “{script.name}” (version {script.current_version.number}).")
                 return redirect(reverse(f"{self.admin_site.name}:answering_script_change", args=[script.pk]))

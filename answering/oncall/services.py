@@ -8,7 +8,9 @@ editor can show them as they are. The rules they hold:
 - an override ends after it starts, and not in the past;
 - a policy reaches somebody at every step (the step's person, or someone in its team, has
   an address for the step's channel), and one that repeats waits somewhere between rounds;
-- a policy a delivery rule uses cannot be deleted.
+- a policy a delivery rule uses cannot be deleted;
+- the delivery rules are never emptied: with no rule, every message (urgent ones too) would
+  reach only the portal and nobody would be texted or called.
 """
 
 from __future__ import annotations
@@ -217,7 +219,14 @@ class RuleSpec:
 
 
 def rules_replace(*, rules: list[RuleSpec]) -> list[DeliveryRule]:
-    """Replace the delivery rules with ``rules``, tried in this order (the first match wins)."""
+    """Replace the delivery rules with ``rules``, tried in this order (the first match wins).
+
+    An empty list is refused: it is what a form posted with no rows (``TOTAL_FORMS=0``, every row
+    ticked "Remove") sends, and saving it would silently stop every text and call-out.
+    """
+    if not rules:
+        raise ValidationError("Keep at least one delivery rule: without one, every message, urgent ones too, "
+                              "would reach only the portal and nobody would be texted or called.")
     problems = []
     for position, rule in enumerate(rules, 1):
         if rule.policy is None:

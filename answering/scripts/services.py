@@ -16,7 +16,7 @@ from answering.scripts.definition import (
     write_rows,
 )
 from answering.scripts.selectors import current_client_languages, script_menu_conflicts
-from answering.scripts.validation import Problem, ScriptInvalid, script_validate
+from answering.scripts.validation import MAX_DEPTH, MAX_DOCUMENT_CHARS, Problem, ScriptInvalid, script_validate
 
 
 def script_publish(*, script: Script, by=None, languages: Sequence[str] | None = None) -> ScriptVersion:
@@ -50,15 +50,13 @@ def script_import_json(*, data: str | bytes | Mapping[str, Any], by=None,
                        languages: Sequence[str] | None = None) -> Script:
     """Create or replace the script with the document's key, and publish it.
 
-    Refuses (``ScriptInvalid`` with step-named problems) a document that is not JSON, not a
-    valid script, or claims a menu choice another script has; then nothing is written.
+    Refuses (``ScriptInvalid`` with step-named problems) a document that is not JSON, too big
+    or too deeply nested, not a valid script (a text longer than its column included), or
+    claims a menu choice another script has; then nothing is written.
     Importing the same document twice publishes one version.
     """
     if isinstance(data, (str, bytes)):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise ScriptInvalid([Problem(f"Not JSON: {exc}.")]) from exc
+        data = script_document_parse(text=data)
     languages = list(languages) if languages is not None else current_client_languages()
     problems = script_validate(definition=data, languages=languages)
     if problems:
@@ -75,6 +73,20 @@ def script_import_json(*, data: str | bytes | Mapping[str, Any], by=None,
         write_rows(script, d)
         script_publish(script=script, by=by, languages=languages)
     return script
+
+
+def script_document_parse(*, text: str | bytes) -> Any:
+    """The JSON of a script document, or ``ScriptInvalid`` saying why it cannot be read."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise ScriptInvalid([Problem(f"The document is {len(text):,} characters long; a script is at most "
+                                     f"{MAX_DOCUMENT_CHARS:,}.")])
+    try:
+        return json.loads(text)
+    except RecursionError as exc:  # nesting deeper than the parser's stack
+        raise ScriptInvalid([Problem(f"The document is nested more than {MAX_DEPTH} levels deep; a script is an "
+                                     "object of steps, fields and branches, a few levels deep.")]) from exc
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise ScriptInvalid([Problem(f"Not JSON: {exc}.")]) from exc
 
 
 def script_export_json(*, script: Script) -> dict:

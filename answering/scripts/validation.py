@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from answering.models import Script, ScriptBranch, ScriptField, ScriptStep
 from answering.scripts.definition import script_normalize
 from tenants.phone import to_e164
 
@@ -58,6 +59,23 @@ BRANCH_KEYS = {"field", "equals", "goto"}
 END_KEYS = {"action", "urgency", "category", "transfer_to"}
 
 
+# Limits of a document, so a hostile or broken one is refused with a message instead of
+# exhausting the parser, the stack or a column: a script is a few kilobytes, six levels deep.
+MAX_DOCUMENT_CHARS = 1_000_000
+MAX_DEPTH = 20  # objects and lists inside one another
+MAX_STEPS = 200
+MAX_ITEMS = 100  # fields or branches of one step, options of one field
+MAX_NUMBER = 10 ** 10  # min and max: DecimalField(max_digits=12, decimal_places=2)
+MAX_INTEGER = 2 ** 31 - 1  # max_length: PositiveIntegerField
+
+# The columns' lengths, from the models, by where the value sits in the document.
+SCRIPT_LENGTHS = {"name": Script._meta.get_field("name").max_length}
+FIELD_LENGTHS = {"label": ScriptField._meta.get_field("label").max_length}
+OPTION_LENGTH = ScriptField._meta.get_field("options").base_field.max_length
+BRANCH_LENGTHS = {"equals": ScriptBranch._meta.get_field("equals").max_length}
+END_LENGTHS = {"category": ScriptStep._meta.get_field("end_category").max_length}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One reason a script is refused; ``step`` names the step it is about (None: the whole script)."""
@@ -85,6 +103,9 @@ def script_validate(*, definition: Mapping[str, Any], languages: Sequence[str]) 
     branch on a field no step captures or on a value the field cannot have, a step missing
     the agent's text in one of ``languages``, unknown merge fields, duplicate field names.
     """
+    problems = document_problems(definition)
+    if problems:
+        return problems
     problems = _structure_problems(definition)
     if problems:
         return problems
@@ -129,6 +150,33 @@ def script_validate(*, definition: Mapping[str, Any], languages: Sequence[str]) 
     return problems
 
 
+def document_problems(document: Any) -> list[Problem]:
+    """Limits no script comes near: nesting too deep, a NUL character in a text (which the
+    database cannot store). Walked without recursion, so any depth is safe to look at."""
+    problems: list[Problem] = []
+    todo: list[tuple[Any, str, int]] = [(document, "", 1)]
+    while todo:
+        value, path, depth = todo.pop()
+        if isinstance(value, Mapping | list):
+            if depth > MAX_DEPTH:
+                return [Problem(f"The document is nested more than {MAX_DEPTH} levels deep (at {path or 'the top'}); "
+                                "a script is an object of steps, fields and branches, a few levels deep.")]
+            children = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for key, child in children:
+                if isinstance(key, str) and "\x00" in key:
+                    problems.append(Problem(f"A key at {path or 'the top'} contains a NUL character."))
+                todo.append((child, f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]", depth + 1))
+        elif isinstance(value, str) and "\x00" in value:
+            problems.append(Problem(f"“{path.lstrip('.')}” contains a NUL character, which text cannot hold."))
+    return problems
+
+
+def _too_long(value: Any, limit: int, what: str, step: str | None = None) -> list[Problem]:
+    if isinstance(value, str) and len(value) > limit:
+        return [Problem(f"{what} is {len(value)} characters long; at most {limit}.", step)]
+    return []
+
+
 def _structure_problems(d: Any) -> list[Problem]:
     """The document's shape: types and known keys, before any meaning is checked."""
     if not isinstance(d, Mapping):
@@ -141,9 +189,15 @@ def _structure_problems(d: Any) -> list[Problem]:
         problems.append(Problem("“used_for” is a list of menu choices such as \"open:1\"."))
     if "is_default" in d and not isinstance(d["is_default"], bool):
         problems.append(Problem("“is_default” is true or false."))
+    for name, limit in SCRIPT_LENGTHS.items():
+        problems += _too_long(d.get(name), limit, f"The script's “{name}”")
+    if "description" in d and not isinstance(d["description"], str | None):
+        problems.append(Problem("“description” is a string."))
     steps = d.get("steps")
     if not isinstance(steps, list):
         return [*problems, Problem("“steps” is a list of steps.")]
+    if len(steps) > MAX_STEPS:
+        return [*problems, Problem(f"The script has {len(steps)} steps; at most {MAX_STEPS}.")]
     for i, step in enumerate(steps, 1):
         if not isinstance(step, Mapping) or not isinstance(step.get("key"), str):
             problems.append(Problem(f"Step {i} is not an object with a “key”."))
@@ -159,6 +213,9 @@ def _structure_problems(d: Any) -> list[Problem]:
             if not isinstance(items, list):
                 problems.append(Problem(f"“{kind}” is a list.", name))
                 continue
+            if len(items) > MAX_ITEMS:
+                problems.append(Problem(f"it has {len(items)} {kind}; at most {MAX_ITEMS}.", name))
+                continue
             for j, item in enumerate(items, 1):
                 if not isinstance(item, Mapping):
                     problems.append(Problem(f"{kind} #{j} is not an object.", name))
@@ -166,13 +223,29 @@ def _structure_problems(d: Any) -> list[Problem]:
                 problems += [Problem(f"{kind} #{j}: unknown key “{k}”.", name) for k in item if k not in known]
                 problems += [Problem(f"{kind} #{j} needs “{k}” (a string).", name)
                              for k in required if not isinstance(item.get(k), str)]
+                for k, limit in (FIELD_LENGTHS if kind == "fields" else BRANCH_LENGTHS).items():
+                    problems += _too_long(item.get(k), limit, f"{kind} #{j}: “{k}”", name)
                 if kind == "fields":
-                    if not isinstance(item.get("options", []), list):
-                        problems.append(Problem(f"fields #{j}: “options” is a list of strings.", name))
+                    options = item.get("options", [])
+                    if not isinstance(options, list) or len(options) > MAX_ITEMS:
+                        problems.append(Problem(f"fields #{j}: “options” is a list of at most {MAX_ITEMS} strings.",
+                                                name))
+                    else:
+                        for n, option in enumerate(options, 1):
+                            if not isinstance(option, str | int | float) or isinstance(option, bool):
+                                problems.append(Problem(f"fields #{j}: option #{n} is a string.", name))
+                            problems += _too_long(str(option), OPTION_LENGTH, f"fields #{j}: option #{n}", name)
                     for k in ("min", "max", "max_length"):
                         v = item.get(k)
                         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                             problems.append(Problem(f"fields #{j}: “{k}” is a number.", name))
+                        elif k != "max_length" and v is not None and not -MAX_NUMBER < v < MAX_NUMBER:
+                            problems.append(Problem(f"fields #{j}: “{k}” is a number between "
+                                                    f"-{MAX_NUMBER:,} and {MAX_NUMBER:,}.", name))
+                        elif k == "max_length" and v is not None and (
+                                (isinstance(v, float) and not v.is_integer()) or not 0 <= v <= MAX_INTEGER):
+                            problems.append(Problem(f"fields #{j}: “max_length” is a whole number from 0 to "
+                                                    f"{MAX_INTEGER:,}.", name))
         if step.get("next") is not None and not isinstance(step.get("next"), str):
             problems.append(Problem("“next” is a step key.", name))
         end = step.get("end")
@@ -181,6 +254,11 @@ def _structure_problems(d: Any) -> list[Problem]:
                 problems.append(Problem("“end” is an object with an “action”.", name))
             else:
                 problems += [Problem(f"end: unknown key “{k}”.", name) for k in end if k not in END_KEYS]
+                for k in ("urgency", "category", "transfer_to"):
+                    if end.get(k) is not None and not isinstance(end[k], str):
+                        problems.append(Problem(f"end: “{k}” is a string.", name))
+                for k, limit in END_LENGTHS.items():
+                    problems += _too_long(end.get(k), limit, f"end: “{k}”", name)
     return problems
 
 

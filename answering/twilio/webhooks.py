@@ -13,18 +13,21 @@ import functools
 import hashlib
 import hmac
 import logging
+import re
 from http import HTTPStatus
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent
+from django.core.exceptions import BadRequest, TooManyFieldsSent
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 from twilio.request_validator import RequestValidator
 
 from answering.acd.models import TwilioAccount, TwilioRequest
+from switchboard import db
 
 logger = logging.getLogger("switchboard.twilio")
 
@@ -38,13 +41,15 @@ def public_url(request: HttpRequest) -> str:
 
 def _tokens(account_sid: str, *, use_database: bool) -> list[str]:
     tokens = [settings.TWILIO_AUTH_TOKEN] if settings.TWILIO_AUTH_TOKEN else []
-    if use_database and account_sid and account_sid != settings.TWILIO_ACCOUNT_SID:
+    if use_database and account_sid and account_sid != settings.TWILIO_ACCOUNT_SID and not db.database_down():
         try:
             token = TwilioAccount.objects.filter(sid=account_sid).values_list("auth_token", flat=True).first()
             if token:
                 tokens.insert(0, token)
-        except DatabaseError:
+        except DatabaseError as exc:
             logger.warning("database unreachable: only the platform token can validate %s", account_sid)
+            if isinstance(exc, db.UNREACHABLE):
+                db.database_unreachable(exc)
     return tokens
 
 
@@ -115,10 +120,75 @@ def _read_form(request: HttpRequest) -> None:
     request.POST = MultiValueDict(form)
 
 
-def twilio_webhook(view=None, *, idempotent: bool = True, use_database: bool = True):
+# A CallSid as Twilio makes them: "CA" and 32 hex digits. Anything else never came from
+# Twilio for a call, and would be written into every table the call touches.
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+
+
+def _refused(request: HttpRequest, reason: str) -> HttpResponse:
+    logger.warning("malformed Twilio request refused (400): %s from %s: %s",
+                   request.path, request.META.get("REMOTE_ADDR"), reason)
+    return HttpResponse(f"Bad request: {reason}", status=HTTPStatus.BAD_REQUEST, content_type="text/plain")
+
+
+def _unreadable(request: HttpRequest) -> str | None:
+    """Why the form cannot even be read (and so its signature not checked), or None. Twilio
+    sends UTF-8; Django refuses a form in any other charset it knows (BadRequest) and would
+    read one it does not know as UTF-8: both are refused here, with the charset named."""
+    charset = request.content_params.get("charset", "utf-8")
+    if request.content_type == _FORM and charset.lower() not in ("utf-8", "utf8"):
+        return f"the form cannot be read: charset={charset[:40]!r} (Twilio sends UTF-8)"
+    try:
+        _read_form(request)
+        request.POST  # noqa: B018 — parsed here, where a failure is a clear 400
+    except TooManyFieldsSent:
+        raise  # Django's own 400 (a SuspiciousOperation), logged by Django
+    except (BadRequest, LookupError, MultiPartParserError, UnicodeDecodeError, ValueError) as exc:
+        return f"the form cannot be read ({request.content_type[:60]}; charset={charset[:40]!r}): {exc}"
+    return None
+
+
+def _unstorable(request: HttpRequest, kwargs: dict) -> str | None:
+    """A NUL anywhere in the parameters or the URL: no PostgreSQL text can hold one, and
+    Twilio never sends one."""
+    for where, params in (("parameter", request.POST), ("query parameter", request.GET)):
+        for name, values in params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return f"a NUL byte in the {where} {name!r}"
+    for name, value in kwargs.items():
+        if isinstance(value, str) and "\x00" in value:
+            return f"a NUL byte in the URL's {name}"
+    return None
+
+
+def _malformed_call(request: HttpRequest, kwargs: dict, *, call_sid_required: bool) -> str | None:
+    """A call's webhook that names no call, or names one the way Twilio never does."""
+    in_path = kwargs.get("call_sid")
+    if in_path is not None and not CALL_SID.fullmatch(in_path):
+        return f"the URL's CallSid {in_path[:40]!r} is not a Twilio CallSid (CA and 32 hex digits)"
+    sent = request.POST.get("CallSid")
+    if sent is None:
+        return "no CallSid parameter" if call_sid_required else None
+    if not CALL_SID.fullmatch(sent):
+        return f"the CallSid {sent[:40]!r} is not a Twilio CallSid (CA and 32 hex digits)"
+    return None
+
+
+def twilio_webhook(view=None, *, idempotent: bool = True, use_database: bool = True, call_sid_required: bool = False,
+                   database_down=None):
     """Decorate a Twilio webhook view: POST only, signed (403 otherwise, logged), and —
     when ``idempotent`` — a retried request (identical path and parameters) gets the
-    stored answer and runs nothing again. The view and the stored answer commit together."""
+    stored answer and runs nothing again. The view and the stored answer commit together.
+
+    A form Twilio never sends is a 400, logged, before anything is written: one that cannot
+    be read (another charset), one with a NUL byte, a CallSid (in the form, or the URL's
+    ``call_sid``) that is not Twilio's shape, and — with ``call_sid_required`` (a call's
+    webhooks) — none at all.
+
+    ``database_down(request)`` answers instead of the view while the database cannot be
+    reached: at once when this process already knows it is down (``switchboard.db``), or
+    when the view (or the stored-answer claim) fails to reach it — a caller hears something
+    within a second, not Twilio's silence until its 15 s timeout."""
 
     def decorate(view_func):
         @csrf_exempt
@@ -126,15 +196,26 @@ def twilio_webhook(view=None, *, idempotent: bool = True, use_database: bool = T
         def wrapper(request: HttpRequest, *args, **kwargs):
             if request.method != "POST":
                 return HttpResponse(status=HTTPStatus.METHOD_NOT_ALLOWED)
-            _read_form(request)
+            if reason := _unreadable(request) or _unstorable(request, kwargs):
+                return _refused(request, reason)
             if not signature_valid(request, use_database=use_database):
                 logger.warning("forged or unsigned Twilio request refused: %s from %s (CallSid=%s MessageSid=%s)",
                                request.path, request.META.get("REMOTE_ADDR"), request.POST.get("CallSid", ""),
                                request.POST.get("MessageSid", ""))
                 return HttpResponse("Invalid Twilio signature", status=HTTPStatus.FORBIDDEN, content_type="text/plain")
-            if not idempotent:
-                return view_func(request, *args, **kwargs)
-            return _once(request, view_func, args, kwargs)
+            if reason := _malformed_call(request, kwargs, call_sid_required=call_sid_required):
+                return _refused(request, reason)
+            if database_down is not None and db.database_down():
+                return database_down(request)  # signed: what it says (a recording) may be kept
+            try:
+                if not idempotent:
+                    return view_func(request, *args, **kwargs)
+                return _once(request, view_func, args, kwargs)
+            except db.UNREACHABLE as exc:
+                if database_down is None:
+                    raise
+                db.database_unreachable(exc)
+                return database_down(request)
 
         return wrapper
 

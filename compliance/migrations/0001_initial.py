@@ -2,8 +2,9 @@
 
 import django.core.validators
 import django.db.models.deletion
-import tenants.phone
 from django.db import migrations, models
+
+import tenants.phone
 
 
 class Migration(migrations.Migration):

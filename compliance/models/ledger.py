@@ -22,6 +22,7 @@ class LedgerEntry(models.Model):
         OPT_IN_REFUSED = "opt_in_refused", "Re-subscribe refused"
         DNC_REMOVED = "dnc_removed", "DNC entry removed"
         CONSENT = "consent", "Consent recorded"
+        OPT_OUT_REVIEW = "opt_out_review", "Possible opt-out, for a person to read"
 
     class Outcome(models.TextChoices):
         ALLOW = "allow", "Allow"

@@ -68,6 +68,6 @@ class AreaCodeAdmin(admin.ModelAdmin):
 
 @admin.register(SmsKeyword)
 class SmsKeywordAdmin(admin.ModelAdmin):
-    list_display = ("text", "action", "match")
-    list_filter = ("action", "match")
+    list_display = ("text", "action", "match", "language")
+    list_filter = ("action", "match", "language")
     search_fields = ("text",)

@@ -7,9 +7,11 @@ its numbers come from, and every gate decision records the version of the data i
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from compliance.rules import Purpose
+from compliance.rules import Purpose, sms_text_normalize
+from tenants.models.clients import LANGUAGES
 from tenants.phone import PhoneNumberField
 
 
@@ -178,31 +180,59 @@ class AreaCode(models.Model):
 
 
 class SmsKeyword(models.Model):
-    """Words in an inbound text that opt out, opt back in, or ask for help.
+    """Words in an inbound text that opt out, opt back in, ask for help, or may mean “stop”.
 
     ``first_word`` keywords match when the message starts with them (any case, any
     punctuation, trailing words allowed: “Stop!!”, “STOP please”); ``exact`` only when they
-    are the whole message (re-subscribing needs an unambiguous “START”); ``phrase``
-    anywhere in the message (“please stop texting me”).
+    are the whole message (re-subscribing needs an unambiguous “START”, and words with an
+    everyday meaning — “cancelar mi cita” — opt out only alone); ``phrase`` anywhere in the
+    message (“please stop texting me”). ``review`` phrases act on nothing: the text is a
+    possible opt-out, flagged in the client's ledger for a person to read.
+
+    Every client's texts are matched against every language's opt-out words (a revocation
+    is honoured in any language we know); ``language`` picks the language of the reply,
+    where the client serves it.
     """
 
     class Action(models.TextChoices):
         OPT_OUT = "opt_out", "Opt out"
         OPT_IN = "opt_in", "Opt back in (texts)"
         HELP = "help", "Help"
+        REVIEW = "review", "Possible opt-out: flag for a person"
 
     class Match(models.TextChoices):
         FIRST_WORD = "first_word", "Message starts with it"
         EXACT = "exact", "Whole message"
         PHRASE = "phrase", "Anywhere in the message"
 
-    text = models.CharField(max_length=60, unique=True, help_text="Lowercase words, single spaces, no punctuation.")
+    text = models.CharField(max_length=60,
+                            help_text="Stored lowercase, accents folded, words split by single spaces (“no más” → “no mas”).")
     action = models.CharField(max_length=8, choices=Action.choices)
     match = models.CharField(max_length=10, choices=Match.choices)
+    language = models.CharField(max_length=8, choices=LANGUAGES, default="en",
+                                help_text="The language of the word; the reply is in it where the client serves it.")
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["action", "text"]
+        ordering = ["action", "language", "text"]
+        constraints = [
+            # The same words may count differently by where they stand: “stop” first opts
+            # out, “stop” later in the text (“can you stop?”) is flagged for a person.
+            models.UniqueConstraint(fields=["text", "match"], name="sms_keyword_text_match_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.text
+
+    def clean(self) -> None:
+        # Folded before the constraints are checked (after clean), so “STOP” typed in the
+        # admin is refused as a duplicate of “stop” rather than failing on save.
+        self.text = sms_text_normalize(self.text)
+        if not self.text:
+            raise ValidationError({"text": "A keyword needs at least one letter or digit."})
+
+    def save(self, *args, **kwargs):
+        # One spelling, the one inbound texts are compared in: “NO MÁS” typed in the admin
+        # must match a texter's “no mas”.
+        self.text = sms_text_normalize(self.text)
+        super().save(*args, **kwargs)

@@ -5,6 +5,13 @@ Tenant functions run inside one client's schema; the registry loader in the publ
 
 from compliance.rules import AbandonmentRate
 
+from .dnc_import import (
+    DncImportResult,
+    RowError,
+    dnc_csv_import,
+    dnc_import_run,
+    dnc_import_start,
+)
 from .gate import (
     Decision,
     Reason,
@@ -14,9 +21,7 @@ from .gate import (
     contacts_scrub,
 )
 from .optout import (
-    DncImportResult,
     consent_record,
-    dnc_csv_import,
     dnc_entry_remove,
     inbound_sms_handle,
     opt_out_record,
@@ -27,8 +32,8 @@ from .recording import RecordingDecision, recording_decide
 from .registry import LoadReport, registry_load
 
 __all__ = [
-    "AbandonmentRate", "Decision", "DncImportResult", "LoadReport", "Reason", "RecordingDecision", "ScrubResult",
-    "ScrubRow", "consent_record", "contact_decide", "contacts_scrub", "dnc_csv_import", "dnc_entry_remove",
-    "inbound_sms_handle", "opt_out_record", "recording_decide", "registry_load", "sms_keyword_match",
+    "AbandonmentRate", "Decision", "DncImportResult", "LoadReport", "Reason", "RecordingDecision", "RowError",
+    "ScrubResult", "ScrubRow", "consent_record", "contact_decide", "contacts_scrub", "dnc_csv_import",
+    "dnc_entry_remove", "dnc_import_run", "dnc_import_start", "inbound_sms_handle", "opt_out_record", "recording_decide", "registry_load", "sms_keyword_match",
     "twilio_send_error_record",
 ]

@@ -5,11 +5,12 @@ import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
 import django_tenants.postgresql_backend.base
+from django.conf import settings
+from django.db import migrations, models
+
 import tenants.models.clients
 import tenants.models.users
 import tenants.phone
-from django.conf import settings
-from django.db import migrations, models
 
 
 class Migration(migrations.Migration):

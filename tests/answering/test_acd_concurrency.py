@@ -15,8 +15,8 @@ from django.db import connection
 from django.utils import timezone
 
 from answering.acd import services as acd
-from answering.acd.services import dispatch
 from answering.acd.models import AgentPresence, CallSession
+from answering.acd.services import dispatch
 from tenants import services as tenant_services
 from tenants.models import User
 

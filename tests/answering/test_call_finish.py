@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering.messages import services
 from answering.acd.models import CallSession
+from answering.messages import services
 from answering.models import CallRecord
 from compliance.models import DncEntry
 from tests.conftest import BOB_SCRIPT

@@ -17,8 +17,8 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from answering import live
-from answering.acd.services import states as acd
 from answering.acd.models import CallSession
+from answering.acd.services import states as acd
 from switchboard.redis_clients import redis_client
 from tests.processes import ROOT, _env
 

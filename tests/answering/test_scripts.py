@@ -14,9 +14,9 @@ from django_tenants.utils import schema_context
 
 from answering.models import KnowledgeFact, Script, ScriptStep, ScriptVersion
 from answering.scripts.rendering import Next, ScriptContext, script_next_step, script_render
+from answering.scripts.selectors import script_for_call
 from answering.scripts.services import script_export_json, script_import_json, script_publish
 from answering.scripts.validation import ScriptInvalid, script_validate
-from answering.scripts.selectors import script_for_call
 from answering.selectors import knowledge_search
 from tests.answering.conftest import emergency
 from tests.conftest import BOB_HOST, CHARLIE_HOST, PLATFORM_HOST

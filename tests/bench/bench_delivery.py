@@ -48,8 +48,8 @@ def main() -> None:
         from django_tenants.utils import schema_context
 
         from answering.messages import delivery
-        from answering.twilio.gateway import SIM_OUTBOX
         from answering.models import DeliveryRule, EscalationPolicy, EscalationStep, Message, Person
+        from answering.twilio.gateway import SIM_OUTBOX
         from tenants import services
 
         client = services.client_provision(name="Bench Heating", slug="benchheat", time_zone="America/New_York",

@@ -15,13 +15,13 @@ from compliance.services import (
     consent_record,
     dnc_csv_import,
     dnc_entry_remove,
+    dnc_import,
     inbound_sms_handle,
     opt_out_record,
-    optout,
     twilio_send_error_record,
 )
 
-from .conftest import EASTERN, NY, WEEKDAY_AFTERNOON
+from .conftest import EASTERN, NY, WEEKDAY_AFTERNOON, load_registry
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +66,9 @@ def test_ordinary_messages_are_not_keywords(world, body):
 
 
 def test_the_keyword_list_is_data(world):
-    assert _sms(world.bobs, "basta") is None
-    SmsKeyword.objects.create(text="basta", action="opt_out", match="first_word")
-    assert _sms(world.bobs, "BASTA!") is not None
+    assert _sms(world.bobs, "halt") is None
+    SmsKeyword.objects.create(text="halt", action="opt_out", match="first_word")
+    assert _sms(world.bobs, "HALT!") is not None
 
 
 def test_help_answers_with_the_clients_name_and_how_to_opt_out(world):
@@ -109,6 +109,61 @@ def test_start_re_subscribes_only_where_the_opt_out_was_by_text(world, registry,
     assert _active(world.bobs).source == OptOutSource.AGENT
     with tenant_context(world.bobs):
         assert LedgerEntry.objects.filter(event="opt_in_refused", number=NY).exists()
+
+
+def test_stop_then_start_restores_the_marketing_texts_the_stop_ended(world, tmp_path, decide):
+    """START gives back what the STOP took, for that client: the written consent (and the
+    relationship) the opt-out revoked, with the ledger saying so — not just plain consent."""
+    load_registry(tmp_path, ["2025550123"])  # fresh today: marketing is judged tomorrow
+    tomorrow = (timezone.now() + dt.timedelta(days=1)).astimezone(EASTERN).replace(hour=14)
+    month_ago = timezone.now() - dt.timedelta(days=30)
+    with tenant_context(world.bobs):
+        written = consent_record(client=world.bobs, number=NY, kind=Consent.Kind.EXPRESS_WRITTEN,
+                                 source=Consent.Source.WEB_FORM, obtained_at=month_ago, recorded_by="tests",
+                                 evidence="Signed up for offers at bobs.example/offers")
+        consent_record(client=world.bobs, number=NY, kind=Consent.Kind.EBR_TRANSACTION, source=Consent.Source.OTHER,
+                       obtained_at=month_ago, recorded_by="tests", evidence="Invoice 1042")
+        withdrawn = consent_record(client=world.bobs, number=NY, kind=Consent.Kind.EXPRESS, source=Consent.Source.CALL,
+                                   obtained_at=month_ago, recorded_by="tests")
+        Consent.objects.filter(pk=withdrawn.pk).update(revoked_at=month_ago, revoked_reason="Withdrawn by letter")
+    marketing = {"purpose": "telemarketing", "channel": "sms", "at": tomorrow}
+    assert decide(world.bobs, NY, **marketing).allowed
+
+    assert "unsubscribed" in _sms(world.bobs, "STOP")
+    assert "client_dnc" in decide(world.bobs, NY, **marketing).codes
+    reply = _sms(world.bobs, "START")
+    assert "subscribed to our texts again" in reply
+    after = decide(world.bobs, NY, **marketing)
+    assert after.allowed, after.codes  # the marketing text it allowed before STOP
+
+    with tenant_context(world.bobs):
+        active = Consent.objects.filter(number=NY, revoked_at__isnull=True)
+        restored = active.get(kind=Consent.Kind.EXPRESS_WRITTEN)
+        assert restored.pk != written.pk and restored.obtained_at == written.obtained_at  # the original proof, kept
+        assert written.evidence in restored.evidence and f"#{written.pk}" in restored.evidence
+        assert active.filter(kind=Consent.Kind.EBR_TRANSACTION, obtained_at=month_ago).exists()
+        # A consent withdrawn before the STOP, some other way, stays withdrawn.
+        assert not active.filter(kind=Consent.Kind.EXPRESS, source=Consent.Source.CALL).exists()
+        Consent.objects.get(pk=written.pk, revoked_at__isnull=False)  # the revoked row is kept as it was
+        opt_out = LedgerEntry.objects.get(event="opt_out", number=NY)
+        opt_in = LedgerEntry.objects.get(event="opt_in", number=NY)
+    assert "2 consents revoked" in opt_out.reasons[0]["text"]
+    assert "Prior express written consent" in opt_in.reasons[0]["text"]
+    assert "Established business relationship" in opt_in.reasons[0]["text"]
+    assert opt_in.channel == "sms"
+
+
+def test_start_restores_consents_revoked_by_an_opt_out_recorded_before_revocations_named_it(world):
+    with tenant_context(world.bobs):
+        written = consent_record(client=world.bobs, number=NY, kind=Consent.Kind.EXPRESS_WRITTEN,
+                                 source=Consent.Source.WEB_FORM, obtained_at=WEEKDAY_AFTERNOON, recorded_by="tests")
+    _sms(world.bobs, "STOP")
+    with tenant_context(world.bobs):
+        # How the opt-outs of older releases wrote it: the source only, no entry.
+        Consent.objects.filter(pk=written.pk).update(revoked_reason="Opt-out (SMS keyword (STOP…))")
+    _sms(world.bobs, "START")
+    with tenant_context(world.bobs):
+        assert Consent.objects.filter(number=NY, kind=Consent.Kind.EXPRESS_WRITTEN, revoked_at__isnull=True).exists()
 
 
 def test_start_inside_a_sentence_does_not_re_subscribe(world):
@@ -152,8 +207,8 @@ def test_csv_import_keeps_good_rows_and_reports_bad_ones_by_line(world):
     with tenant_context(world.bobs):
         result = dnc_csv_import(client=world.bobs, data=data, added_by="bob")
         assert (result.added, result.already) == (2, 0)
-        assert [line for line, _ in result.errors] == [3, 6, 7]
-        assert "listed twice" in result.errors[1][1]
+        assert [(e.line, e.field) for e in result.errors] == [(3, "number"), (6, "number"), (7, "number")]
+        assert "listed twice (first on line 2)" in result.errors[1].reason
         assert set(DncEntry.objects.values_list("number", flat=True)) == {NY, "+13055550142"}
         assert DncEntry.objects.get(number=NY).reason == "asked twice"
         again = dnc_csv_import(client=world.bobs, data="2125550142\n", added_by="bob")
@@ -161,16 +216,13 @@ def test_csv_import_keeps_good_rows_and_reports_bad_ones_by_line(world):
 
 
 def test_csv_import_is_all_or_nothing_for_the_good_rows(world, monkeypatch):
-    calls = []
-    real = optout.opt_out_record
+    real = dnc_import.dnc_rows_write
 
     def flaky(**kwargs):
-        calls.append(kwargs["number"])
-        if len(calls) == 2:
-            raise RuntimeError("disk full")
-        return real(**kwargs)
+        real(**kwargs)  # the rows are written, then the transaction fails
+        raise RuntimeError("disk full")
 
-    monkeypatch.setattr(optout, "opt_out_record", flaky)
+    monkeypatch.setattr(dnc_import, "dnc_rows_write", flaky)
     with tenant_context(world.bobs):
         with pytest.raises(RuntimeError):
             dnc_csv_import(client=world.bobs, data="2125550142\n3055550142\n", added_by="bob")

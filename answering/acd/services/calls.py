@@ -157,17 +157,37 @@ def call_transfer(*, session: CallSession, menu_choice: str = "") -> CallSession
     return _transition(session, State.TRANSFERRED, menu_choice=menu_choice or session.menu_choice)
 
 
+# Twilio's CallStatus values in the order a call lives them; the last five are final.
+TWILIO_STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3,
+                       "completed": 4, "busy": 4, "failed": 4, "no-answer": 4, "canceled": 4}
+FINAL_TWILIO_STATUSES = frozenset(status for status, rank in TWILIO_STATUS_ORDER.items() if rank == 4)
+
+
 def call_status_update(*, session: CallSession, status: str, sequence: int | None) -> CallSession:
     """Apply a Twilio status callback. Late, repeated or out-of-order callbacks
-    (by ``SequenceNumber``) change nothing; a call never moves backwards."""
+    (by ``SequenceNumber``) change nothing; a call never moves backwards.
+
+    A final status (the caller's leg has ended) is never replaced: Twilio sends nothing after
+    it but copies and stragglers, and a straggler without a ``SequenceNumber`` cannot be put
+    in order by it. Such a callback only moves the status forward in the order a call lives
+    it (ringing, then in-progress, then a final one). A status Twilio does not send is
+    ignored, with a log line."""
+    if status not in TWILIO_STATUS_ORDER:
+        logger.warning("status callback for %s with an unknown CallStatus %r ignored", session.call_sid, status[:40])
+        return session
     with transaction.atomic():
         locked = CallSession.objects.select_for_update().get(pk=session.pk)
         if sequence is not None and sequence <= locked.last_sequence:
             return locked
+        if locked.twilio_status in FINAL_TWILIO_STATUSES or (
+                sequence is None and TWILIO_STATUS_ORDER[status] < TWILIO_STATUS_ORDER.get(locked.twilio_status, -1)):
+            logger.info("status %s (sequence %s) for %s after %s: kept %s", status, sequence, locked.call_sid,
+                        locked.twilio_status, locked.twilio_status)
+            return locked
         CallSession.objects.filter(pk=locked.pk).update(
             last_sequence=sequence if sequence is not None else locked.last_sequence, twilio_status=status)
         locked.twilio_status = status
-        if status in ("completed", "busy", "failed", "no-answer", "canceled"):
+        if status in FINAL_TWILIO_STATUSES:
             locked = _caller_gone(locked, failed=status in ("failed",))
         return locked
 
