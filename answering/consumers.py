@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
@@ -14,9 +17,14 @@ from answering.acd.selectors import agent_clients, agent_snapshot
 from answering.acd.tasks import agent_console_gone_task
 from answering.messages import services
 from answering.metrics import wallboard_snapshot
+from answering.scripts.answers import step_answers_clean
 from answering.scripts.rendering import script_next_step
+from answering.selectors import knowledge_search
 from tenants.selectors import client_list
 from tenants.websocket import ClientConsumer
+
+logger = logging.getLogger(__name__)
+WALLBOARD_COALESCE_SECONDS = 0.1
 
 
 class PortalConsumer(ClientConsumer):
@@ -73,12 +81,27 @@ class AgentConsumer(ClientConsumer):
                 await self.send_json({"type": "error", "message": "Someone else took that call, or the caller left."})
         elif action == "decline":
             await self.in_client_schema(lambda: acd.call_decline(call_id=int(content["call"]), agent=self.user))
+        elif action == "draft":
+            # Drafted as the agent types (debounced in the browser): no reply, no snapshot.
+            await self.in_client_schema(self._call_action, action, content)
+            return
+        elif action == "knowledge_search":
+            reply = await self.in_client_schema(self._call_action, action, content)
+            await self.send_json(reply)
+            return
         elif action in ("script_next", "message_take", "finish"):
             reply = await self.in_client_schema(self._call_action, action, content)
             if reply is not None:
                 await self.send_json(reply)
                 if reply["type"] != "message_taken":
                     return
+        elif action in acd.CONTROL_ACTIONS:
+            # The phone and call controls (answering/acd/services/controls.py): their own reply;
+            # what they change reaches the console as pushes.
+            reply = await self.in_client_schema(lambda: acd.call_control(agent=self.user, content=content))
+            if reply is not None:
+                await self.send_json(reply)
+            return
         elif action != "snapshot":
             await self.send_json({"type": "error", "message": f"Unknown action {action!r}."})
             return
@@ -108,16 +131,37 @@ class AgentConsumer(ClientConsumer):
         if session is None:
             return {"type": "error", "message": "That is not your call."}
         answers = content.get("answers") or {}
+        if not isinstance(answers, dict):
+            return {"type": "error", "message": "Answers come as a mapping of field to answer."}
         with schema_context(session.client.schema_name):
+            if action == "knowledge_search":
+                found = knowledge_search(query=str(content.get("query", ""))[:200], limit=20)
+                return {"type": "knowledge", "call": session.pk, "query": content.get("query", ""),
+                        "results": [{"title": f.title, "body": f.body} for f in found]}
+            if action == "draft":
+                services.call_draft_save(session=session, draft=content)
+                return None
             if action == "script_next":
+                version = acd.call_script_pin(session)
+                step = str(content.get("step", ""))
                 try:
-                    nxt = script_next_step(version=acd.call_script_pin(session), step=content["step"],
-                                           answers=answers)
+                    values, errors = step_answers_clean(version=version, step=step, answers=answers,
+                                                        time_zone=session.client.time_zone)
+                except KeyError:
+                    return {"type": "error", "message": "That step is not in this call's script."}
+                if errors:  # said at this step, not at Save
+                    return {"type": "step_errors", "step": step, "errors": errors}
+                try:
+                    nxt = script_next_step(version=version, step=step, answers={**answers, **values})
                 except ValueError:  # a branch question left unanswered: ask it, don't fail
                     return {"type": "error", "message": "Answer this step's question to go on."}
                 end = None if nxt.end is None else {"action": nxt.end.action, "urgency": nxt.end.urgency,
                                                     "category": nxt.end.category, "transfer_to": nxt.end.transfer_to}
-                return {"type": "script_next", "from": content["step"], "step": nxt.step, "end": end}
+                trail = [str(t) for t in content.get("trail") or []][:50]
+                services.call_draft_save(session=session, draft={
+                    "step": nxt.step or step, "trail": [*trail, step] if nxt.step else trail,
+                    "answers": answers, "end": end})
+                return {"type": "script_next", "from": step, "step": nxt.step, "end": end}
             if action == "message_take":
                 try:
                     message = services.call_message_take(session=session, agent=self.user, answers=answers)
@@ -146,5 +190,31 @@ class WallboardConsumer(ClientConsumer):
     def snapshot(self) -> dict:
         return wallboard_snapshot()
 
+    # Every queue, agent and alert push asks for a redraw; the changes of one moment (a call
+    # accepted: its queue and its agent) share one snapshot, read after the last of them.
+    redraw: asyncio.Task | None = None
+    stale = False
+
     async def push(self, event: dict) -> None:
-        await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
+        self.stale = True
+        if self.redraw is None or self.redraw.done():
+            self.redraw = asyncio.ensure_future(self._redraw())
+
+    async def _redraw(self) -> None:
+        try:
+            while self.stale:
+                await asyncio.sleep(WALLBOARD_COALESCE_SECONDS)
+                self.stale = False  # a push during the read below marks it stale again: one more round
+                await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
+        except Exception:  # the socket closed meanwhile: the next connect sends a fresh snapshot
+            logger.info("wallboard redraw dropped", exc_info=True)
+
+    async def receive_json(self, content: dict, **kwargs) -> None:
+        """{"action": "snapshot"}: the wallboard asks now and then (the day turns; a push may be lost)."""
+        if content.get("action") == "snapshot":
+            await self.send_json({"type": "snapshot", **(await self.in_client_schema(self.snapshot))})
+
+    async def disconnect(self, code: int) -> None:
+        if self.redraw is not None:
+            self.redraw.cancel()
+        await super().disconnect(code)

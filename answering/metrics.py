@@ -11,6 +11,10 @@ the client's local day:
 - **abandonment rate** = abandoned ÷ offered;
 - **average handle time (AHT)** = mean talk + wrap-up of the answered calls.
 A figure with nothing to measure is None (shown as "—"), never 0 or 100 %.
+
+Each client's service level is judged against its own target (``service_level_target``,
+default 80 %, in its answering settings): **below** under the target, **near** within
+``NEAR_TARGET`` (5 points) above it, else **ok** — red, amber, plain on the wallboard.
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ import zoneinfo
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering.acd.models import AgentPresence, CallSession, SupervisorAlert
+from answering import wallboard
+from answering.acd.models import SupervisorAlert
 from answering.models import AnsweringSettings, CallRecord
 from tenants.models import Client
+
+NEAR_TARGET = 0.05
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class DayFigures:
     average_speed_of_answer: float | None
     abandonment_rate: float | None
     average_handle_time: float | None
+    service_level_seconds: int = 20
+    service_level_target: float = 0.8
 
 
 def day_figures(client: Client, day: date | None = None) -> DayFigures:
@@ -46,7 +54,8 @@ def day_figures(client: Client, day: date | None = None) -> DayFigures:
     start = datetime.combine(day, time.min, tzinfo=tz)
     end = start + timedelta(days=1)
     with schema_context(client.schema_name):
-        threshold = (AnsweringSettings.objects.values_list("service_level_seconds", flat=True).first() or 20)
+        goal = AnsweringSettings.objects.values_list("service_level_seconds", "service_level_target").first()
+        threshold, target = goal or (20, 80)
         calls = list(CallRecord.objects.filter(
             arrived_at__gte=start, arrived_at__lt=end, queued_at__isnull=False,
             outcome__in=["answered", "abandoned", "voicemail"],
@@ -63,26 +72,38 @@ def day_figures(client: Client, day: date | None = None) -> DayFigures:
         average_speed_of_answer=sum(waits) / len(waits) if waits else None,
         abandonment_rate=abandoned / offered if offered else None,
         average_handle_time=sum(handles) / len(handles) if handles else None,
+        service_level_seconds=threshold, service_level_target=target / 100,
     )
 
 
+def service_level_risk(level: float | None, target: float) -> str | None:
+    """``below`` the target, ``near`` it (within NEAR_TARGET above), ``ok``; None with nothing offered."""
+    if level is None:
+        return None
+    if level < target - 1e-9:
+        return "below"
+    return "near" if level < target + NEAR_TARGET - 1e-9 else "ok"
+
+
 def wallboard_snapshot() -> dict:
-    """Live and today's figures for every client, and agents by state."""
+    """Everything the wallboard shows, whole: agents by name and state, per client the calls
+    waiting and today's figures against its target, and the alerts (most severe first).
+    ``at`` is the server's clock: the browser counts every "since" from it."""
     now = timezone.now()
-    waiting = {row["client"]: row for row in CallSession.objects.filter(
-        state__in=[CallSession.State.QUEUED, CallSession.State.OFFERED]).values("client").annotate(
-        count=Count("id"))}
-    oldest = {}
-    for session in CallSession.objects.filter(state__in=[CallSession.State.QUEUED, CallSession.State.OFFERED]):
-        oldest[session.client_id] = max(oldest.get(session.client_id, 0), session.wait_seconds(now))
+    waiting = wallboard.waiting_calls()
+    client_rows = list(Client.objects.exclude(schema_name="public").order_by("name"))
     clients = []
-    for client in Client.objects.exclude(schema_name="public").order_by("name"):
-        clients.append({"client": client.schema_name, "name": client.name,
-                        "waiting": waiting.get(client.pk, {}).get("count", 0),
-                        "longest_wait": round(oldest.get(client.pk, 0)),
-                        **asdict(day_figures(client))})
-    agents = dict(AgentPresence.objects.values_list("status").annotate(n=Count("agent")).filter(~Q(n=0)))
-    return {"clients": clients, "agents": agents, "alerts": open_alerts(), "at": now.isoformat()}
+    for client in client_rows:
+        calls = waiting.get(client.pk, [])
+        oldest = min((c["queued_at"] for c in calls), default=None)
+        figures = day_figures(client)
+        clients.append({"client": client.schema_name, "name": client.name, "waiting": len(calls),
+                        "longest_wait": max(0, round((now - datetime.fromisoformat(oldest)).total_seconds())) if oldest else 0,
+                        "oldest_queued_at": oldest, "calls": calls, **asdict(figures),
+                        "risk": service_level_risk(figures.service_level, figures.service_level_target)})
+    agents = wallboard.agent_board()
+    return {"clients": clients, "agents": agents, "agent_counts": wallboard.agent_counts(agents),
+            "attention": wallboard.alert_list(client_rows, now=now), "alerts": open_alerts(), "at": now.isoformat()}
 
 
 def open_alerts(limit: int = 20) -> list[dict]:

@@ -128,7 +128,8 @@ def voice_incoming(request: HttpRequest) -> HttpResponse:
         logger.warning("call %s to unknown number %s from %s", p.get("CallSid"), p.get("To"), p.get("From"))
         return twiml.response(twiml.not_in_service())
     session = acd.call_new(call_sid=p["CallSid"], client=client, from_number=p.get("From", ""),
-                           to_number=number, account_sid=p.get("AccountSid", ""))
+                           to_number=number, account_sid=p.get("AccountSid", ""),
+                           from_city=p.get("FromCity", ""), from_state=p.get("FromState", ""))
     reply = ivr.call_start_text(session, flow)
     answer = acd.call_arrive(session=session, reply=reply, request_key=request_key(request), path=request.path)
     outage.spooled_voicemails_store_soon()  # the database works: voicemails kept while it did not go in
@@ -292,15 +293,23 @@ def agent_voice_token(request: HttpRequest) -> JsonResponse:
     user = request.user
     if not (user.is_platform_user and hasattr(user, "agent_profile")):
         return JsonResponse({"error": "Only agents have a browser phone."}, status=HTTPStatus.FORBIDDEN)
+    if settings.TWILIO_MODE == "simulate":
+        # No Twilio to sign for: the console's simulated device (static/console/phone_sim.js)
+        # registers over the agent's socket and the call simulator rings it.
+        return JsonResponse({"identity": ivr.agent_identity(user.pk), "token": "simulated", "ttl": VOICE_TOKEN_TTL,
+                             "simulated": True})
     if not (settings.TWILIO_API_KEY_SID and settings.TWILIO_API_KEY_SECRET and settings.TWILIO_TWIML_APP_SID):
         return JsonResponse({"error": "The browser phone is not configured: set TWILIO_API_KEY_SID, "
                                       "TWILIO_API_KEY_SECRET and TWILIO_TWIML_APP_SID."},
                             status=HTTPStatus.SERVICE_UNAVAILABLE)
     identity = ivr.agent_identity(user.pk)
     token = AccessToken(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_API_KEY_SID, settings.TWILIO_API_KEY_SECRET,
-                        identity=identity, ttl=3600)
+                        identity=identity, ttl=VOICE_TOKEN_TTL)
     token.add_grant(VoiceGrant(outgoing_application_sid=settings.TWILIO_TWIML_APP_SID, incoming_allow=True))
-    return JsonResponse({"identity": identity, "token": token.to_jwt(), "ttl": 3600})
+    return JsonResponse({"identity": identity, "token": token.to_jwt(), "ttl": VOICE_TOKEN_TTL, "simulated": False})
+
+
+VOICE_TOKEN_TTL = 3600  # seconds; the console asks for a new token well before it runs out
 
 
 @login_required

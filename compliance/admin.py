@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from answering.admin.zone import ClientTimeZoneAdmin, when_column
 from campaigns.models import CallAttempt, Campaign
 from compliance import services
 from compliance.exports import ledger_csv_response
@@ -20,8 +21,10 @@ from switchboard.admin_sites import ClientDataModelAdmin, ReadOnlyAdminMixin, cl
 
 
 @admin.register(DncEntry, site=client_data_admin)
-class DncEntryAdmin(ClientDataModelAdmin):
-    list_display = ("number", "source", "reason", "added_by", "created", "removed_at")
+class DncEntryAdmin(ClientTimeZoneAdmin, ClientDataModelAdmin):
+    list_display = ("number", "source", "reason", "added_by", "added", "removed")
+    added = when_column("Added", "created")
+    removed = when_column("Removed", "removed_at")
     list_filter = ("source", ("removed_at", admin.EmptyFieldListFilter))
     search_fields = ("number", "reason", "added_by")
     fields = ("number", "reason", "source", "added_by", "created", "removed_at", "removed_by", "removed_reason")
@@ -54,7 +57,7 @@ class DncEntryAdmin(ClientDataModelAdmin):
 
 
 @admin.register(Consent, site=client_data_admin)
-class ConsentAdmin(ClientDataModelAdmin):
+class ConsentAdmin(ClientTimeZoneAdmin, ClientDataModelAdmin):
     list_display = ("number", "kind", "source", "obtained_at", "expires_at", "revoked_at")
     list_filter = ("kind", "source")
     search_fields = ("number", "evidence")
@@ -78,10 +81,10 @@ class ComplianceSettingsAdmin(ClientDataModelAdmin):
 
 
 @admin.register(LedgerEntry, site=client_data_admin)
-class LedgerEntryAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
+class LedgerEntryAdmin(ClientTimeZoneAdmin, ReadOnlyAdminMixin, ClientDataModelAdmin):
     """Read-only here, and the database refuses changes anyway (an append-only trigger)."""
 
-    list_display = ("created", "event", "number", "purpose", "channel", "outcome", "short_reasons", "asked_by")
+    list_display = ("recorded", "event", "number", "purpose", "channel", "outcome", "short_reasons", "asked_by")
     list_filter = ("event", "outcome", "purpose", "channel")
     search_fields = ("number", "asked_by", "detail")
     date_hierarchy = "created"
@@ -91,13 +94,15 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in LedgerEntry._meta.fields]
 
+    recorded = when_column("When", "created")
+
     @admin.display(description="Reasons")
     def short_reasons(self, obj: LedgerEntry) -> str:
         return ", ".join(r["code"] for r in obj.reasons if r.get("deny")) or ", ".join(r["code"] for r in obj.reasons)
 
     @admin.action(description="Export the selected entries as CSV")
     def export_csv(self, request, queryset):
-        return ledger_csv_response(queryset.order_by("created", "id"))
+        return ledger_csv_response(queryset.order_by("created", "id"), time_zone=request.tenant.time_zone)
 
     def get_urls(self):
         return [path("check/", self.admin_site.admin_view(self.check_view), name="compliance_check_number"),
@@ -127,7 +132,7 @@ class CampaignAdmin(ClientDataModelAdmin):
 
 
 @admin.register(CallAttempt, site=client_data_admin)
-class CallAttemptAdmin(ClientDataModelAdmin):
+class CallAttemptAdmin(ClientTimeZoneAdmin, ClientDataModelAdmin):
     list_display = ("started_at", "number", "campaign", "channel", "purpose", "outcome")
     list_filter = ("outcome", "channel", "purpose", "campaign")
     search_fields = ("number", "subject", "twilio_sid")

@@ -1,13 +1,13 @@
 """The client portal's compliance pages: the DNC list (add, remove, CSV import in the background) and the ledger.
 
 Thin: forms in, services and selectors out. They live in urls_client, so they only run on a
-client's host, in its schema, for that client's logged-in people (HostMembershipMiddleware).
+client's host, in its schema, for that client's logged-in people (HostMembershipMiddleware);
+``portal_page`` makes them pages of the portal: its layout and navigation, the client's time zone.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,11 +19,12 @@ from compliance.exports import ledger_csv_response
 from compliance.forms import DncAddForm, DncImportForm, LedgerSearchForm
 from compliance.models import DncImport
 from compliance.rules import OptOutSource
+from portal.access import portal_page
 
 IMPORT_ERRORS_PER_PAGE = 200
 
 
-@login_required
+@portal_page
 def dnc_list(request: HttpRequest) -> HttpResponse:
     form = DncAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -41,11 +42,12 @@ def dnc_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.dnc_entry_list(query=query), 50).get_page(request.GET.get("page"))
     return render(request, "compliance/dnc_list.html", {
         "form": form, "import_form": DncImportForm(), "page": page, "query": query,
-        "imports": DncImport.objects.defer("data", "errors")[:5],
+        "imports": DncImport.objects.defer("data", "errors")[:5], "active": "dnc",
+        "time_zone": request.host_client.time_zone,
     })
 
 
-@login_required
+@portal_page
 @require_POST
 def dnc_remove(request: HttpRequest) -> HttpResponse:
     try:
@@ -61,7 +63,7 @@ def dnc_remove(request: HttpRequest) -> HttpResponse:
     return redirect("compliance:dnc")
 
 
-@login_required
+@portal_page
 @require_POST
 def dnc_import(request: HttpRequest) -> HttpResponse:
     form = DncImportForm(request.POST, request.FILES)
@@ -81,15 +83,15 @@ def dnc_import(request: HttpRequest) -> HttpResponse:
     return redirect("compliance:dnc_import_detail", pk=job.pk)
 
 
-@login_required
+@portal_page
 def dnc_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(DncImport.objects.defer("data"), pk=pk)
     errors = Paginator(job.errors, IMPORT_ERRORS_PER_PAGE).get_page(request.GET.get("page")) if job.is_finished else None
-    return render(request, "compliance/dnc_import.html", {"job": job, "errors": errors,
+    return render(request, "compliance/dnc_import.html", {"job": job, "errors": errors, "active": "dnc",
                                                           "progress": selectors.dnc_import_progress(job=job)})
 
 
-@login_required
+@portal_page
 def dnc_import_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """What the import page's progress bar polls (static/compliance/dnc_import.js)."""
     job = get_object_or_404(DncImport.objects.defer("data", "errors"), pk=pk)
@@ -108,17 +110,19 @@ def _ledger_entries(request: HttpRequest):
     return form, entries
 
 
-@login_required
+@portal_page
 def ledger(request: HttpRequest) -> HttpResponse:
     form, entries = _ledger_entries(request)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "compliance/ledger.html", {"form": form, "page": page, "query": query.urlencode()})
+    return render(request, "compliance/ledger.html", {"form": form, "page": page, "query": query.urlencode(),
+                                                      "active": "ledger", "time_zone": request.host_client.time_zone})
 
 
-@login_required
+@portal_page
 def ledger_export(request: HttpRequest) -> HttpResponse:
     _, entries = _ledger_entries(request)
     return ledger_csv_response(entries.order_by("created", "id"),
-                               filename=f"{request.host_client.schema_name}-compliance-ledger.csv")
+                               filename=f"{request.host_client.schema_name}-compliance-ledger.csv",
+                               time_zone=request.host_client.time_zone)

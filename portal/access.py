@@ -11,8 +11,8 @@ import zoneinfo
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.shortcuts import render
 from django.utils import timezone
 
 from tenants.models import Role
@@ -29,9 +29,18 @@ def portal_page(view):
             raise Http404("The portal lives on a client's own host.")
         # Forms read and pages show times as the client's office does.
         with timezone.override(zoneinfo.ZoneInfo(client.time_zone)):
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except NotAllowed as refused:
+                # Refused, not failed: a page in the portal's layout that says so, and no
+                # stack trace in the log (PermissionDenied logs one per refusal).
+                return render(request, "portal/refused.html", {"reason": str(refused)}, status=403)
 
     return wrapper
+
+
+class NotAllowed(Exception):
+    """This user may read this page but not change it (or create from it)."""
 
 
 def is_client_admin(request: HttpRequest) -> bool:
@@ -39,6 +48,7 @@ def is_client_admin(request: HttpRequest) -> bool:
 
 
 def admin_only(request: HttpRequest) -> None:
-    """Client users see the editors read-only; changing them is for the client's admins."""
+    """Client users see the editors read-only; changing them is for the client's admins.
+    Raises ``NotAllowed``, which ``portal_page`` answers with a 403 page."""
     if not is_client_admin(request):
-        raise PermissionDenied("Only your organisation's admins can change this.")
+        raise NotAllowed("Only your organisation's admins can change this.")

@@ -7,6 +7,7 @@ from datetime import date
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from answering.messages.display import category_label
 from answering.models import (
     CallRecord,
     Channel,
@@ -54,7 +55,7 @@ class MessageFilterForm(forms.Form):
 
     def __init__(self, *args, categories: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", "Any category"), *((c, c) for c in categories)]
+        self.fields["category"].choices = [("", "Any category"), *((c, category_label(c)) for c in categories)]
 
     def filters(self) -> dict:
         data = self.cleaned_data if self.is_valid() else {}
@@ -63,27 +64,18 @@ class MessageFilterForm(forms.Form):
                 "since": data.get("since"), "until": data.get("until")}
 
 
-class ExportForm(forms.Form):
-    since = day_field("From", required=True)
-    until = day_field("To", required=True)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["until"] < data["since"]:
-            raise forms.ValidationError("The range ends before it starts.")
-        return data
-
-
 class CallFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Caller", widget=forms.TextInput(attrs={"type": "search"}))
     outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *CallRecord.Outcome.choices])
     since = day_field("From")
     until = day_field("To")
+    # A message's "the call" link names its call: the log shows just that one.
+    call = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
     def filters(self) -> dict:
         data = self.cleaned_data if self.is_valid() else {}
         return {"q": data.get("q") or "", "outcome": data.get("outcome") or "", "since": data.get("since"),
-                "until": data.get("until")}
+                "until": data.get("until"), "call": data.get("call")}
 
 
 # --- On call ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -79,8 +79,12 @@ def unacknowledged_count() -> int:
 
 
 def call_search(*, time_zone: str, outcome: str = "", since: date | None = None, until: date | None = None,
-                q: str = "") -> QuerySet[CallRecord]:
-    calls = CallRecord.objects.order_by("-arrived_at", "-pk")
+                q: str = "", call: int | None = None) -> QuerySet[CallRecord]:
+    """Calls newest first, each with its messages (a call links to what was taken on it)."""
+    calls = CallRecord.objects.order_by("-arrived_at", "-pk").prefetch_related(
+        Prefetch("messages", queryset=Message.objects.only("pk", "call_id", "source", "caller_name").order_by("pk")))
+    if call:
+        calls = calls.filter(pk=call)
     if outcome:
         calls = calls.filter(outcome=outcome)
     start, end = day_bounds(since=since, until=until, time_zone=time_zone)

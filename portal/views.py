@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from answering.messages import display
 from answering.messages.acknowledge import message_acknowledge, message_file
 from answering.messages.selectors import message_timeline
 from answering.models import CallRecord, DeliveryRule, EscalationPolicy, Message, Override, Person, Team
@@ -65,8 +66,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "page": page, "query": query.urlencode(), "active": "messages",
                "filtering": filters["box"] != "inbox" or any(filters[k] for k in ("urgency", "category", "state",
                                                                                     "since", "until")),
-               "export_form": forms.ExportForm(initial={"since": timezone.localdate().replace(day=1),
-                                                        "until": timezone.localdate()})}
+               "time_zone": client.time_zone}
     if _is_partial(request):
         return _with_count(render(request, "portal/_message_list.html", context))
     return render(request, "portal/inbox.html", context)
@@ -74,13 +74,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 def _message(pk: int) -> Message:
     # Looked up in the host's schema: another client's message id is not found here.
-    return get_object_or_404(Message.objects.select_related("call"), pk=pk)
+    return get_object_or_404(Message.objects.select_related("call", "script_version"), pk=pk)
 
 
 @portal_page
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = _message(pk)
     context = {"message": message, "timeline": message_timeline(message), "active": "messages",
+               "menu_text": display.menu_choice_label(message.call.menu_choice, display.menu_labels())
+               if message.call and message.call.menu_choice else "",
                "deliveries": message.deliveries.select_related("person").order_by("round", "position", "pk"),
                "agent": selectors.agent_names([message.agent_id]).get(message.agent_id),
                "may_hear": request.user.may_hear_recordings(request.host_client),
@@ -115,15 +117,22 @@ def message_file_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @portal_page
 def message_export(request: HttpRequest) -> HttpResponse:
+    """The messages the inbox shows with the same filter (its search, urgency, box, dates...),
+    all pages of them: the inbox's "Download CSV" carries its current filter here."""
     client = request.host_client
-    form = forms.ExportForm(request.GET)
-    if not form.is_valid():
-        return HttpResponse(f"Choose a date range: {forms.form_errors_text(form)}",
-                            status=400, content_type="text/plain; charset=utf-8")
-    since, until = form.cleaned_data["since"], form.cleaned_data["until"]
-    found = selectors.message_search(time_zone=client.time_zone, since=since, until=until, box="all")
+    form = forms.MessageFilterForm(request.GET or None, categories=selectors.message_categories())
+    if refused := _bad_dates(form):
+        return refused
+    filters = form.filters()
+    since, until = filters["since"], filters["until"]
+    if since and until and until < since:
+        return HttpResponse("Choose other dates: the range ends before it starts.", status=400,
+                            content_type="text/plain; charset=utf-8")
+    found = selectors.message_search(time_zone=client.time_zone, **filters)
+    span = (f"{since or 'start'}-to-{until or timezone.localdate()}" if since or until
+            else f"{filters['box']}-{timezone.localdate()}")
     return exports.messages_csv_response(found, time_zone=client.time_zone,
-                                         filename=f"{client.schema_name}-messages-{since}-to-{until}.csv")
+                                         filename=f"{client.schema_name}-messages-{span}.csv")
 
 
 @portal_page
@@ -147,12 +156,14 @@ def call_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.call_search(time_zone=client.time_zone, **form.filters()), PAGE_SIZE) \
         .get_page(request.GET.get("page"))
     names = selectors.agent_names(c.agent_id for c in page)
+    labels = display.menu_labels()
     for call in page:
         call.agent_name = names.get(call.agent_id, "")
+        call.menu_text = display.menu_choice_label(call.menu_choice, labels)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "portal/calls.html", {
-        "form": form, "page": page, "query": query.urlencode(), "active": "calls",
+        "form": form, "page": page, "query": query.urlencode(), "active": "calls", "time_zone": client.time_zone,
         "may_hear": request.user.may_hear_recordings(client), "simulated_audio": _simulated_audio()})
 
 
@@ -217,6 +228,8 @@ def oncall(request: HttpRequest) -> HttpResponse:
 
 @portal_page
 def person_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    if pk is None:
+        admin_only(request)  # adding someone is a change; reading a person is not
     person = get_object_or_404(Person, pk=pk) if pk else None
     initial = ({f: getattr(person, f) for f in ("name", "email", "mobile", "phone", "webhook_url", "active")}
                if person else None)
@@ -263,7 +276,8 @@ def _rotation_page(request, team, form, override_form) -> HttpResponse:
     on_call = next((t for t in selectors.teams_on_call(time_zone=request.host_client.time_zone) if t.team.pk == team.pk),
                    None)
     return render(request, "portal/rotation.html", {
-        "team": team, "form": form, "override_form": override_form, "on_call": on_call, "active": "oncall",
+        "team": team, "rotation": getattr(team, "rotation", None), "form": form, "override_form": override_form,
+        "on_call": on_call, "active": "oncall",
         "time_zone": request.host_client.time_zone})
 
 
@@ -281,8 +295,8 @@ def override_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(override_form, exc)
         else:
-            flash.success(request, f"{data['person']} covers {team} from {data['starts']:%a %d %b %H:%M} "
-                                   f"to {data['ends']:%a %d %b %H:%M}.")
+            flash.success(request, f"{data['person']} covers {team} from {display.time_text(data['starts'])} "
+                                   f"to {display.time_text(data['ends'])}.")
             return redirect("portal:rotation", pk=team.pk)
     rotation_form = forms.RotationForm(initial=None)
     return _rotation_page(request, team, rotation_form, override_form)
@@ -319,6 +333,8 @@ def policies(request: HttpRequest) -> HttpResponse:
 
 @portal_page
 def policy_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    if pk is None:
+        admin_only(request)
     policy = get_object_or_404(EscalationPolicy, pk=pk) if pk else None
     initial = ({"name": policy.name, "repeat": policy.repeat, "needs_acknowledgement": policy.needs_acknowledgement,
                 "alert_supervisors": policy.alert_supervisors} if policy else None)
@@ -389,7 +405,8 @@ def rules_edit(request: HttpRequest) -> HttpResponse:
                     field = form.fields.get(name)
                     where = f"Rule {i}: {field.label or pretty_name(name)}" if field else f"Rule {i}"
                     problems.extend(f"{where}: {message}" for message in messages)
-    return render(request, "portal/rules.html", {"formset": formset, "problems": problems, "active": "policies"})
+    return render(request, "portal/rules.html", {"formset": formset, "problems": problems, "active": "policies",
+                                                 "rules": DeliveryRule.objects.select_related("policy")})
 
 
 # --- People of the client ------------------------------------------------------------------

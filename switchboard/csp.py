@@ -62,6 +62,10 @@ def policy_for(request: HttpRequest) -> str:
         host = None
     if host:
         directives["connect-src"] += [f"wss://{host}", f"ws://{host}"]
+    if settings.TWILIO_MODE == "live":
+        # The browser phone's signalling and call-quality events go to Twilio itself (the
+        # SDK's script is served from here; the media is WebRTC, outside this policy).
+        directives["connect-src"] += ["wss://*.twilio.com", "https://eventgw.twilio.com", "https://*.twilio.com"]
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 

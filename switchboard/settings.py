@@ -324,6 +324,9 @@ if TWILIO_MODE == "simulate" and not TWILIO_AUTH_TOKEN:
 # --- ACD -----------------------------------------------------------------------------
 ACD_OFFER_TIMEOUT_SECONDS = envint("ACD_OFFER_TIMEOUT_SECONDS", "15")
 ACD_MISSED_OFFERS_BEFORE_AWAY = envint("ACD_MISSED_OFFERS_BEFORE_AWAY", "3")
+# A call an agent declined or missed is not offered to that agent again for this long, and
+# after it only when nobody else can take it.
+ACD_REOFFER_PAUSE_SECONDS = envint("ACD_REOFFER_PAUSE_SECONDS", "20")
 ACD_SWEEP_SECONDS = envint("ACD_SWEEP_SECONDS", "5")
 # Ended calls stay in the live table this long (late recording and status callbacks find
 # them), then an hourly task deletes them; each client's call record keeps the call.

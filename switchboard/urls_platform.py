@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 from answering import views as answering_views
+from answering.twilio import webhooks as twilio_hooks
 from switchboard.admin_sites import view_on_site
 from switchboard.health import healthz, ping
 from tenants import views
@@ -19,6 +20,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("ping", csrf_exempt(ping), name="ping"),
     path("twilio/", include("answering.urls")),
+    # The connected call's conference (answering/twilio/webhooks.py, acd/services/controls.py).
+    path("twilio/voice/conference/<str:call_sid>", twilio_hooks.voice_conference, name="twilio_voice_conference"),
+    path("twilio/voice/leg/<str:call_sid>", twilio_hooks.voice_leg, name="twilio_voice_leg"),
+    path("twilio/voice/hold-music/<str:call_sid>", twilio_hooks.voice_hold_music, name="twilio_voice_hold_music"),
+    path("twilio/voice/requeue/<str:call_sid>", twilio_hooks.voice_requeue, name="twilio_voice_requeue"),
     path("agent/voice-token", answering_views.agent_voice_token, name="agent_voice_token"),
     path("console/", answering_views.console, name="console"),
     path("wallboard/", answering_views.wallboard, name="wallboard"),

@@ -43,6 +43,9 @@ class CallSession(models.Model):
     client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="call_sessions")
     direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
     from_number = models.CharField(max_length=32, blank=True)
+    # Where the caller's number is registered, as Twilio says (FromCity, FromState): shown to the agent.
+    from_city = models.CharField(max_length=64, blank=True)
+    from_state = models.CharField(max_length=32, blank=True)
     to_number = models.CharField(max_length=32)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RINGING)
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
@@ -64,9 +67,17 @@ class CallSession(models.Model):
     wrap_up_until = models.DateTimeField(null=True, blank=True)
     passed_over = ArrayField(models.BigIntegerField(), default=list, blank=True,
                              help_text="Agents who let an offer of this call expire or whose leg failed.")
+    # When the last agent passed this call over: that agent is offered it again only after
+    # ACD_REOFFER_PAUSE_SECONDS, and only when nobody else can take it.
+    passed_over_at = models.DateTimeField(null=True, blank=True)
+    # The caller hung up before the agent finished: the wrap-up waits for the agent's work.
+    caller_hung_up = models.BooleanField(default=False)
     last_sequence = models.IntegerField(default=-1, help_text="Highest status-callback SequenceNumber applied.")
     twilio_status = models.CharField(max_length=20, blank=True)
     record = models.BooleanField(default=False)
+    # The call's conference once an agent took it (answering/acd/services/controls.py): its
+    # SID, the agent's leg, the hold, and a third party being patched or transferred in.
+    conference = models.JSONField(default=dict, blank=True)
     # The script version this call is answered with (a row in the client's schema, so an
     # id, not a key): fixed at the first screen pop, kept however the script is edited.
     script_version_id = models.IntegerField(null=True, blank=True)
@@ -136,6 +147,7 @@ class AgentPresence(models.Model):
     # Longest idle first: the last time this agent finished work (or became available).
     idle_since = models.DateTimeField(default=timezone.now)
     missed_offers = models.PositiveSmallIntegerField(default=0)
+    reason = models.CharField(max_length=200, blank=True, help_text="Why the status last changed, in words.")
     phone_number = models.CharField(max_length=16, blank=True,
                                     help_text="Ring this number instead of the browser (E.164).")
 

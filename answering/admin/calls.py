@@ -3,6 +3,7 @@
 
 from django.contrib import admin
 
+from answering.admin.zone import ClientTimeZoneAdmin, language_column, menu_choice_column, when_column
 from answering.models import (
     AnsweringSettings,
     BusinessHours,
@@ -62,19 +63,24 @@ class ClosureAdmin(ClientDataModelAdmin):
 
 
 @admin.register(CallRecord, site=client_data_admin)
-class CallRecordAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
-    list_display = ("arrived_at", "caller", "number_dialed", "language", "menu_choice", "outcome", "wait_seconds",
-                    "talk_seconds", "agent")
+class CallRecordAdmin(ClientTimeZoneAdmin, ReadOnlyAdminMixin, ClientDataModelAdmin):
+    list_display = ("arrived", "caller", "number_dialed", "language_name", "menu_choice_text", "outcome",
+                    "wait_seconds", "talk_seconds", "agent")
+    arrived = when_column("Arrived", "arrived_at")
+    language_name = language_column
+    menu_choice_text = menu_choice_column
     list_filter = ("outcome", "language")
     search_fields = ("caller", "call_sid")
 
 
 @admin.register(VoicemailMessage, site=client_data_admin)
-class VoicemailMessageAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
-    list_display = ("created", "caller", "duration")
+class VoicemailMessageAdmin(ClientTimeZoneAdmin, ReadOnlyAdminMixin, ClientDataModelAdmin):
+    list_display = ("left", "caller", "duration")
+    left = when_column("Left", "created")
 
 
 @admin.register(InboundSMS, site=client_data_admin)
-class InboundSMSAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
-    list_display = ("received", "from_number", "to_number", "body")
+class InboundSMSAdmin(ClientTimeZoneAdmin, ReadOnlyAdminMixin, ClientDataModelAdmin):
+    list_display = ("received_at", "from_number", "to_number", "body")
+    received_at = when_column("Received", "received")
     search_fields = ("from_number", "body")

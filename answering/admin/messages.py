@@ -6,7 +6,9 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
+from answering.admin.zone import ClientTimeZoneAdmin, when_column
 from answering.messages.acknowledge import message_acknowledge
+from answering.messages.display import message_answers
 from answering.models import (
     Delivery,
     DeliveryEvent,
@@ -38,9 +40,11 @@ class DeliveryEventInline(ReadOnlyAdminMixin, ClientDataInline, admin.TabularInl
 
 
 @admin.register(Message, site=client_data_admin)
-class MessageAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
-    list_display = ("created", "caller_name", "callback_number", "urgency", "category", "end_action",
-                    "escalation", "acknowledged_at", "agent")
+class MessageAdmin(ClientTimeZoneAdmin, ReadOnlyAdminMixin, ClientDataModelAdmin):
+    list_display = ("taken", "caller_name", "callback_number", "urgency", "category", "end_action",
+                    "escalation", "acknowledged", "agent")
+    taken = when_column("Taken", "created")
+    acknowledged = when_column("Acknowledged", "acknowledged_at")
     list_filter = ("urgency", "category", "end_action", "escalation", "source")
     search_fields = ("caller", "callback_number", "caller_name", "call_sid", "short_code")
     readonly_fields = ("answers",)
@@ -49,7 +53,9 @@ class MessageAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
 
     @admin.display(description="Captured answers")
     def answers(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.fields, indent=2, ensure_ascii=False))
+        # In the script's order (jsonb keeps its own), labelled as the script labels them.
+        ordered = {f"{a.label} ({a.name})": a.value for a in message_answers(obj)}
+        return format_html("<pre>{}</pre>", json.dumps(ordered, indent=2, ensure_ascii=False))
 
     @admin.action(description="Acknowledge (stop escalating) on the client's behalf")
     def acknowledge(self, request, queryset):
@@ -83,10 +89,11 @@ class DeliverySettingsAdmin(ClientDataModelAdmin):
 
 
 @admin.register(Delivery, site=client_data_admin)
-class DeliveryAdmin(ReadOnlyAdminMixin, ClientDataModelAdmin):
-    list_display = ("created", "message", "channel", "person", "address", "status", "tries", "error_code")
+class DeliveryAdmin(ClientTimeZoneAdmin, ReadOnlyAdminMixin, ClientDataModelAdmin):
+    list_display = ("planned", "message", "channel", "person", "address", "status", "tries", "error_code")
     list_filter = ("channel", "status")
     search_fields = ("address", "provider_sid")
+    planned = when_column("Planned", "created")
 
 
 @admin.register(Person, site=client_data_admin)

@@ -17,12 +17,12 @@ from django_tenants.utils import schema_context
 from twilio.twiml.voice_response import VoiceResponse
 
 from answering.acd import services as acd
-from answering.acd.models import AgentPresence, CallSession
+from answering.acd.models import CallSession
 from answering.flow import cache as flow_cache
 from answering.flow.selectors import CallFlow, call_flow_get, spoken
 from answering.messages.services import voicemail_message_take
 from answering.models import CallRecord, MenuOption, VoicemailMessage
-from answering.twilio import twiml
+from answering.twilio import gateway, twiml
 from tenants import selectors as tenant_selectors
 
 logger = logging.getLogger(__name__)
@@ -199,13 +199,33 @@ def queue_exited(session: CallSession, result: str) -> VoiceResponse:
 
 
 def connect(session: CallSession) -> VoiceResponse:
-    """After an agent accepts: dial the agent (browser identity or phone)."""
+    """After an agent accepts: the caller joins the call's conference (hearing the hold audio)
+    and the agent's leg — browser identity or phone — is dialed into it, so hold, transfer
+    and patch are conference commands (answering/acd/services/controls.py)."""
     if session.state != State.CONNECTED or session.agent_id is None:
         flow = flow_for(session)
         return _queue(session, flow, priority=session.priority, choice=session.menu_choice)
-    presence = AgentPresence.objects.filter(agent_id=session.agent_id).first()
-    return twiml.dial_agent(session_sid=session.call_sid, identity=agent_identity(session.agent_id),
-                            phone=presence.phone_number if presence else "", record=session.record)
+    transaction.on_commit(lambda: acd.agent_leg_dial(session))
+    return twiml.conference_join(session_sid=session.call_sid, name=gateway.conference_name(session.call_sid))
+
+
+def requeue(session: CallSession) -> VoiceResponse:
+    """The agent's leg never joined: the caller, back at the head of the queue
+    (``acd.agent_leg_failed``), waits in Twilio's queue again."""
+    if session.state in (State.QUEUED, State.OFFERED):
+        return twiml.enqueue(queue=session.client.schema_name, session_sid=session.call_sid, notice=None)
+    return twiml.hangup()
+
+
+def hold_music(session: CallSession) -> VoiceResponse:
+    """What a caller on hold (or waiting for their agent's leg) hears: the client's hold audio
+    when its hold prompt is a recording, else a short line and the default music."""
+    flow = flow_for(session)
+    prompt = flow.say("hold", session.language, position=1, wait="")
+    if prompt is not None and prompt.audio_url:
+        return twiml.hold_music(None, prompt.audio_url)
+    line = {"es": "Por favor, espere."}.get(session.language, "Please hold.")
+    return twiml.hold_music(spoken(line, session.language), "")
 
 
 def agent_identity(agent_id: int) -> str:

@@ -48,7 +48,7 @@ def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delive
                (f"; {len(pending)} pending attempt{'s' if len(pending) != 1 else ''} cancelled." if pending else "."),
                delivery)
         alerts = SupervisorAlert.objects.filter(client=client, message_id=message.pk, resolved_at__isnull=True)
-        had_alerts = alerts.update(resolved_at=now)
+        alerts.update(resolved_at=now)
         # Call-outs still ringing are hung up: nobody else need pick up for this message.
         ringing = list(Delivery.objects.filter(message=message, channel=Channel.CALL, status=Delivery.Status.SENT)
                        .exclude(provider_sid="").exclude(pk=getattr(delivery, "pk", None))
@@ -56,8 +56,8 @@ def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delive
         transaction.on_commit(lambda: _calls_end(ringing))
     message.refresh_from_db()
     portal_push(client, {"type": "message_changed", "message": message.pk, "acknowledged": True})
-    if had_alerts:
-        transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
+    # Always: the wallboard may show it as an alert, an urgent message or a failed delivery.
+    transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
     return True
 
 

@@ -38,11 +38,18 @@ from django.utils import timezone
 from answering.acd.models import OutboxTimer, SupervisorAlert
 from answering.flow import cache as flow_cache
 from answering.flow.selectors import call_flow_get
-from answering.messages.outbox import LEASE, alert_raise, event_record, portal_push, send_soon, timer_clear, timer_set
+from answering.messages.outbox import (
+    LEASE,
+    alert_raise,
+    event_record,
+    portal_push,
+    send_soon,
+    supervisors_push,
+    timer_clear,
+    timer_set,
+)
 from answering.messages.texts import (
-    caller_label,
-    message_summary,
-    portal_url,
+    email_context,
     sms_body,
     twilio_url,
     webhook_payload,
@@ -118,6 +125,8 @@ def message_deliver(*, message: Message, client: Client | None = None, at: datet
         event_record(message, "escalation", f"Following “{rule.policy}” ({rule}).")
         _advance(message, client=client, at=at)
     portal_push(client, {"type": "message", "message": message.pk, "urgency": message.urgency})
+    if message.urgency == Message.Urgency.URGENT:
+        supervisors_push()  # on the wallboard until someone acknowledges it
 
 
 def _short_code() -> str:
@@ -378,11 +387,8 @@ def _sender_number(client: Client) -> str:
 
 def _email_send(delivery: Delivery, *, client: Client) -> _Result:
     message = delivery.message
-    context = {"client": client, "message": message, "summary": message_summary(message),
-               "portal_url": portal_url(client, f"/messages/{message.pk}/")}
-    subject = f"[{client.name}] {message.get_urgency_display()} message from " \
-              f"{caller_label(message)}"
-    email = EmailMessage(subject=subject, body=render_to_string("portal/email/message.txt", context),
+    context = email_context(message, client=client)
+    email = EmailMessage(subject=context["subject"], body=render_to_string("portal/email/message.txt", context),
                          to=[delivery.address], headers={"X-Switchboard-Message": str(message.pk)})
     try:
         email.send()
@@ -446,6 +452,7 @@ def delivery_status_record(*, delivery: Delivery, provider_status: str, error_co
                                                                                  else "") + ".", delivery)
             twilio_send_error_record(client=client, number=delivery.address, error_code=error_code,
                                      added_by=f"delivery {delivery.pk}")  # 21610: an opt-out, as above
+            supervisors_push()  # a failed delivery is on the wallboard
         else:
             return False
     portal_push(client, {"type": "message_changed", "message": delivery.message_id})

@@ -80,6 +80,12 @@ def alert_raise(client: Client, message: Message, kind: str, text: str) -> None:
     transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
 
 
+def supervisors_push() -> None:
+    """After the commit, the wallboards redraw: an urgent message taken or acknowledged, a
+    delivery failed (they read the alerts themselves; the push only says "look again")."""
+    transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {"type": "alerts_changed"}))
+
+
 def portal_push(client: Client, payload: dict) -> None:
     group = live.client_portal_group(client.schema_name)
     transaction.on_commit(lambda: live.push(group, payload))

@@ -11,7 +11,7 @@ from answering.acd.models import CallSession
 from answering.messages.acknowledge import sms_acknowledge
 from answering.messages.delivery import message_deliver
 from answering.models import CallRecord, InboundSMS, Message
-from answering.scripts.answers import script_answers_clean
+from answering.scripts.answers import script_answers_clean, script_answers_taken
 from answering.scripts.rendering import script_next_step
 from answering.scripts.selectors import current_client_time_zone
 from answering.twilio import gateway
@@ -44,7 +44,7 @@ def inbound_sms_receive(*, client: Client, message_sid: str, from_number: str, t
 
 
 def message_take(*, version, answers: dict, agent=None, caller: str = "", call_sid: str = "", language: str = "en",
-                 urgency: str | None = None, category: str | None = None):
+                 urgency: str | None = None, category: str | None = None, partial: bool = False):
     """Validate ``answers`` against the fields of script ``version`` and commit the message.
 
     Only the fields on the path the answers take through the script are checked (a required
@@ -53,6 +53,9 @@ def message_take(*, version, answers: dict, agent=None, caller: str = "", call_s
     category come from the script's end action unless given. The callback number is the
     ``callback_number`` field, else the first phone field, else the caller.
 
+    With ``partial`` (the caller hung up mid-script) what was taken is saved: a missing answer
+    is no error, a malformed one still is (``script_answers_taken``).
+
     Idempotent by ``call_sid``: committing again for the same call returns the first message.
     Returns an ``answering.models.Message``, committed when this returns.
     """
@@ -60,7 +63,8 @@ def message_take(*, version, answers: dict, agent=None, caller: str = "", call_s
         existing = Message.objects.filter(call_sid=call_sid).first()
         if existing is not None:
             return existing
-    cleaned = script_answers_clean(version=version, answers=answers, time_zone=current_client_time_zone())
+    clean = script_answers_taken if partial else script_answers_clean
+    cleaned = clean(version=version, answers=answers, time_zone=current_client_time_zone())
     if cleaned.errors:
         raise ValidationError(cleaned.errors)
     if cleaned.end is None:
@@ -113,12 +117,18 @@ class CallFinishRefused(Exception):
 
 
 def call_message_take(*, session, agent, answers: dict):
-    """Take the script's message for a live call: committed here, before the agent may end it."""
+    """Take the script's message for a live call: committed here, before the agent may end it.
+    For a caller who hung up mid-script, what was taken is saved, and the wrap-up countdown,
+    which waited for it, starts."""
     version = acd.call_script_pin(session)
     if version is None:
         raise CallFinishRefused("This call has no script to take a message with.")
-    return message_take(version=version, answers=answers, agent=agent, caller=session.from_number,
-                        call_sid=session.call_sid, language=session.language)
+    message = message_take(version=version, answers=answers, agent=agent, caller=session.from_number,
+                           call_sid=session.call_sid, language=session.language, partial=session.caller_hung_up)
+    CallRecord.objects.filter(call_sid=session.call_sid).update(draft={})  # saved: the draft has done its work
+    acd.wrap_up_start(session_id=session.pk)
+    acd.timeline_flush(session)  # a patch's outcome, kept on the call until its message existed
+    return message
 
 
 def call_finish(*, session, agent, disposition: str, answers: dict | None = None) -> None:
@@ -140,8 +150,24 @@ def call_finish(*, session, agent, disposition: str, answers: dict | None = None
         opt_out_record(client=session.client, number=session.from_number, source=OptOutSource.AGENT,
                        added_by=f"agent {agent.email}", reason=f"disposition on call {session.call_sid}")
     if session.state == CallSession.State.CONNECTED:
-        sid = session.call_sid
-        transaction.on_commit(lambda: gateway.get().call_end(sid))
+        sid, account = session.call_sid, session.account_sid  # the (sub)account that owns the call
+        transaction.on_commit(lambda: gateway.get().call_end(sid, account_sid=account))
+    else:  # the caller had hung up: the wrap-up that waited for the agent counts down now
+        acd.wrap_up_start(session_id=session.pk)
+
+
+def call_draft_save(*, session, draft: dict) -> None:
+    """Keep the agent's answers so far on the call's record (the client's data, in its
+    schema): where they are in the script, the steps behind them (for Back), the answers.
+    A reload or the agent's second console resumes from it. Not once the message is saved."""
+    answers = draft.get("answers") if isinstance(draft.get("answers"), dict) else {}
+    kept = {"step": str(draft.get("step") or "")[:80], "trail": [str(t)[:80] for t in (draft.get("trail") or [])][:50],
+            "answers": {str(k)[:80]: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
+                        for k, v in list(answers.items())[:100]},
+            "end": draft.get("end") if isinstance(draft.get("end"), dict) else None}
+    if Message.objects.filter(call_sid=session.call_sid).exists():
+        return
+    CallRecord.objects.filter(call_sid=session.call_sid).update(draft=kept)
 
 
 def _end_reached(version, answers: dict):

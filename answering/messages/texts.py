@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.urls import reverse
 
+from answering.messages import display
 from answering.models import (
     Delivery,
     Message,
@@ -40,12 +41,20 @@ def caller_label(message: Message, *, unknown: str = "unknown caller") -> str:
 
 
 def sms_body(message: Message, *, client: Client) -> str:
-    """The text an on-call person gets: who, what, how to call back, how to acknowledge."""
+    """The text an on-call person gets: who, what (in the script's order, in words), how to
+    call back, how to acknowledge."""
+    region = display.client_region(client)
     who = caller_label(message)
-    summary = message_summary(message)
-    parts = [f"[{client.name}] {message.get_urgency_display().upper()} message from {who}"]
-    if message.callback_number and message.callback_number != who:
-        parts.append(f"Call back {message.callback_number}")
+    if who == message.callback_number or who == message.caller:
+        who = display.phone_text(who, region)
+    summary = message_summary(message, client=client, region=region)
+    what = display.category_label(message.category)
+    parts = [f"[{client.name}] {message.get_urgency_display().upper()} message from {who}"
+             + (f" ({what})" if what else "")]
+    if message.language and client.languages and message.language != client.languages[0]:
+        parts.append(f"Caller speaks {display.language_name(message.language)}")
+    if message.callback_number and display.phone_text(message.callback_number, region) != who:
+        parts.append(f"Call back {display.phone_text(message.callback_number, region)}")
     if summary:
         parts.append(summary[:300].rstrip("."))
     if message.short_code:
@@ -53,20 +62,48 @@ def sms_body(message: Message, *, client: Client) -> str:
     return ". ".join(parts) + "."
 
 
-def message_summary(message: Message) -> str:
-    skip = {"caller_name", "name", "callback_number"}
-    text = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in message.fields.items()
-                     if k not in skip and v not in ("", None))
-    return text[:1].upper() + text[1:]
+def message_answers(message: Message, *, client: Client | None = None, region: str | None = None,
+                    contact: bool = False) -> list[display.Answer]:
+    """The message's answers in its script's order, in words, in the client's zone and country
+    (without the caller's name and callback number, said apart, unless ``contact``). Without
+    ``client``: the current time zone and the default country."""
+    return display.message_answers(message, time_zone=client.time_zone if client else None,
+                                   region=region or display.client_region(client),
+                                   skip=() if contact else display.CONTACT_FIELDS)
+
+
+def message_summary(message: Message, *, client: Client | None = None, region: str | None = None) -> str:
+    """The answers in one line, in the script's order: "Problem: Leak; Service address: 12 Elm St"."""
+    return display.answers_summary(message_answers(message, client=client, region=region), separator="; ")
 
 
 def callout_text(delivery: Delivery, *, client: Client) -> str:
     message = delivery.message
+    region = display.client_region(client)
     who = message.caller_name or "a caller"
-    number = " ".join(message.callback_number.lstrip("+1")) if message.callback_number else "not given"
-    summary = message_summary(message)
+    # Read digit by digit, as the number is dialled from the client's country.
+    number = " ".join(c for c in display.phone_text(message.callback_number, region) if c.isdigit()) \
+        if message.callback_number else "not given"
+    summary = message_summary(message, client=client, region=region)
     return (f"This is the answering service for {client.name}, with an {message.get_urgency_display().lower()} "
             f"message from {who}. Callback number: {number}. {summary}.")
+
+
+def email_context(message: Message, *, client: Client) -> dict:
+    """What the email template says, in words: the time in the client's zone (the worker runs in
+    UTC), the number as the client writes it, the answers in the script's order."""
+    region = display.client_region(client)
+    who = message.caller_name or display.phone_text(message.callback_number or message.caller, region) \
+        or "unknown caller"
+    return {"client": client, "message": message,
+            "subject": f"[{client.name}] {message.get_urgency_display()} message from {who}", "summary": message_summary(message, client=client, region=region),
+            "answers": message_answers(message, client=client, region=region),
+            "taken": display.time_text(message.created, client.time_zone, display.WHEN_LONG),
+            "callback": display.phone_text(message.callback_number or message.caller, region),
+            "category": display.category_label(message.category),
+            "language": display.language_name(message.language)
+            if message.language and client.languages and message.language != client.languages[0] else "",
+            "portal_url": portal_url(client, f"/messages/{message.pk}/")}
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:

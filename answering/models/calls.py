@@ -39,6 +39,10 @@ class CallRecord(models.Model):
     recording_url = models.URLField(blank=True)
     recording_duration = models.PositiveIntegerField(null=True, blank=True)
     disposition = models.CharField(max_length=40, blank=True, help_text="The agent's word on how the call ended.")
+    caller_hung_up = models.BooleanField(default=False, help_text="The caller hung up before the agent finished.")
+    # The agent's answers so far, saved as they type ({"step", "trail", "answers"}): a reload
+    # or a second console resumes them. Client data, so here and not in the live session.
+    draft = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-arrived_at"]

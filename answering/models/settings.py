@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -16,6 +17,9 @@ class AnsweringSettings(models.Model):
     max_wait_seconds = models.PositiveIntegerField(default=180, help_text="Longest a caller waits before voicemail.")
     wrap_up_seconds = models.PositiveIntegerField(default=30)
     service_level_seconds = models.PositiveIntegerField(default=20, help_text="Answered within this counts toward service level.")
+    service_level_target = models.PositiveSmallIntegerField(
+        default=80, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Percent of calls to answer within the threshold; the wallboard turns amber near it, red below.")
     record_calls = models.BooleanField(default=False, help_text="Record answered calls; callers hear the recording notice first.")
     hold_announcement_seconds = models.PositiveIntegerField(default=30, help_text="How often a queued caller hears position and wait.")
 

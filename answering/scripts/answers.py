@@ -120,3 +120,49 @@ def script_answers_clean(*, version: ScriptVersion | Mapping[str, Any], answers:
         if nxt.end is not None:
             return CleanedAnswers(values, errors, path, nxt.end)
         step = nxt.step
+
+
+def step_answers_clean(*, version: ScriptVersion | Mapping[str, Any], step: str, answers: Mapping[str, Any],
+                       time_zone: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """One step's answers, cleaned as Save would clean them: the agent hears at that step that
+    a required answer is missing or a callback number is malformed, not at the end."""
+    d = version_definition(version)
+    current = next((s for s in d["steps"] if s["key"] == step), None)
+    if current is None:
+        raise KeyError(f"No step “{step}” in script “{d['key']}”.")
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for spec in current["fields"]:
+        try:
+            value = field_clean(spec, answers.get(spec["name"]), time_zone=time_zone)
+        except ValidationError as exc:
+            errors[spec["name"]] = exc.messages
+            continue
+        if value is None:
+            if spec["required"]:
+                errors[spec["name"]] = [f"{spec['label']}: this answer is required."]
+            continue
+        values[spec["name"]] = value
+    return values, errors
+
+
+def script_answers_taken(*, version: ScriptVersion | Mapping[str, Any], answers: Mapping[str, Any],
+                         time_zone: str) -> CleanedAnswers:
+    """What a caller who hung up mid-script gave: every answered field of the script cleaned
+    (a malformed one is still an error, to be corrected or cleared), a missing required one
+    not an error. The end is the one the answers reach, else a plain message."""
+    d = version_definition(version)
+    full = script_answers_clean(version=d, answers=answers, time_zone=time_zone)
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for s in d["steps"]:
+        for spec in s["fields"]:
+            try:
+                value = field_clean(spec, answers.get(spec["name"]), time_zone=time_zone)
+            except ValidationError as exc:
+                errors[spec["name"]] = exc.messages
+                continue
+            if value is not None:
+                values[spec["name"]] = value
+    end = full.end if not full.errors else None
+    return CleanedAnswers(values, errors, full.path, end or EndAction(action="message", urgency="normal"))

@@ -94,12 +94,43 @@ class LiveGateway:
             logger.warning("Twilio unreachable for %s: %s", what, exc)
             raise GatewayError(f"Twilio unreachable for {what}: {type(exc).__name__}") from exc
 
-    def call_redirect(self, call_sid: str, url: str) -> None:
-        """Send a live call to new TwiML (e.g. connect a queued caller to their agent)."""
-        self._call("the redirect", lambda: self.client.calls(call_sid).update(url=url, method="POST"))
+    def _account(self, account_sid: str = ""):
+        """The (sub)account that owns the call: a subaccount's calls and conferences live under
+        its own /Accounts/{SID}/ (the platform's credentials may act on them); the platform's
+        paths would answer 404."""
+        return self.client.api.v2010.accounts(account_sid or self.client.account_sid)
 
-    def call_end(self, call_sid: str) -> None:
-        self._call("ending the call", lambda: self.client.calls(call_sid).update(status="completed"))
+    def call_redirect(self, call_sid: str, url: str, *, account_sid: str = "") -> None:
+        """Send a live call to new TwiML (e.g. connect a queued caller to their agent)."""
+        self._call("the redirect", lambda: self._account(account_sid).calls(call_sid).update(url=url, method="POST"))
+
+    def call_end(self, call_sid: str, *, account_sid: str = "") -> None:
+        self._call("ending the call", lambda: self._account(account_sid).calls(call_sid).update(status="completed"))
+
+    # --- Conferences: a connected caller and their agent meet in one, named per call ------------
+    def participant_add(self, *, conference: str, to: str, from_: str, label: str, status_callback: str,
+                        account_sid: str = "", timeout: int = 20, end_conference_on_exit: bool = False) -> Sent:
+        """Dial ``to`` (a number, or ``client:agent-N``, the agent's browser) into ``conference``
+        (its SID, or its friendly name: Twilio takes either)."""
+        leg = self._call("adding to the conference", lambda: self._account(account_sid).conferences(conference)
+                         .participants.create(from_=from_, to=to, label=label, timeout=timeout, beep="false",
+                                              status_callback=status_callback, status_callback_method="POST",
+                                              status_callback_event=["ringing", "answered", "completed"],
+                                              start_conference_on_enter=True,
+                                              end_conference_on_exit=end_conference_on_exit, early_media=True))
+        return Sent(sid=leg.call_sid, status=leg.status or "queued")
+
+    def participant_hold(self, *, conference_sid: str, call_sid: str, hold: bool, hold_url: str = "",
+                         account_sid: str = "") -> None:
+        options = {"hold": hold}
+        if hold and hold_url:
+            options.update(hold_url=hold_url, hold_method="POST")
+        self._call("the hold", lambda: self._account(account_sid).conferences(conference_sid)
+                   .participants(call_sid).update(**options))
+
+    def participant_remove(self, *, conference_sid: str, call_sid: str, account_sid: str = "") -> None:
+        self._call("leaving the conference", lambda: self._account(account_sid).conferences(conference_sid)
+                   .participants(call_sid).delete())
 
     def queue_dequeue(self, queue_sid: str, call_sid: str, url: str) -> None:
         self._call("the dequeue", lambda: self.client.queues(queue_sid).members(call_sid).update(url=url, method="POST"))
@@ -137,6 +168,14 @@ SIM_KEY = "sim:call:{sid}"
 SIM_OUTBOX = "sim:outbox:{kind}"  # kind: sms or call
 SIM_FAIL = "sim:fail"  # hash: number -> Twilio error code to answer with
 SIM_HOLD = "sim:hold"  # hash: number -> "before" or "after" (see SimulatedGateway._hold)
+SIM_LEG = "sim:leg:{sid}"  # a leg dialed into a simulated conference -> the caller's CallSid
+SIM_CONFERENCE = "sim:conference:{sid}"  # a simulated ConferenceSid -> the caller's CallSid
+CONFERENCE_PREFIX = "call-"
+
+
+def conference_name(call_sid: str) -> str:
+    """Each connected call's conference: the caller, the agent, and whoever they bring in."""
+    return CONFERENCE_PREFIX + call_sid
 
 
 class SimulatedGateway:
@@ -150,11 +189,43 @@ class SimulatedGateway:
         self.redis.rpush(key, json.dumps(command))
         self.redis.expire(key, 3600)
 
-    def call_redirect(self, call_sid: str, url: str) -> None:
+    def call_redirect(self, call_sid: str, url: str, *, account_sid: str = "") -> None:
         self._send(call_sid, {"verb": "redirect", "url": url})
 
-    def call_end(self, call_sid: str) -> None:
-        self._send(call_sid, {"verb": "hangup"})
+    def call_end(self, call_sid: str, *, account_sid: str = "") -> None:
+        # A leg the simulator dialed into a conference has no mailbox of its own: the caller's
+        # simulator plays every leg of its conference and reads this one (SIM_LEG).
+        owner = self.redis.get(SIM_LEG.format(sid=call_sid))
+        if owner:
+            self._send(owner.decode(), {"verb": "leg_end", "leg": call_sid})
+        else:
+            self._send(call_sid, {"verb": "hangup"})
+
+    # Conferences: the caller's simulator plays the conference, so each command goes to the
+    # caller's mailbox (the conference is named after the caller's CallSid: see conference_name).
+    def participant_add(self, *, conference: str, to: str, from_: str, label: str, status_callback: str,
+                        account_sid: str = "", timeout: int = 20, end_conference_on_exit: bool = False) -> Sent:
+        code = self.redis.hget(SIM_FAIL, to)
+        if code is not None:
+            raise GatewayError(f"Simulated Twilio error {int(code)}", code=int(code), status=400)
+        sid = "CA" + uuid.uuid4().hex
+        caller = self._conference_owner(conference)
+        self.redis.set(SIM_LEG.format(sid=sid), caller, ex=3600)
+        self._send(caller, {"verb": "participant_add", "leg": sid, "to": to, "from": from_, "label": label,
+                            "status_callback": status_callback, "timeout": timeout})
+        return Sent(sid=sid, status="queued")
+
+    def participant_hold(self, *, conference_sid: str, call_sid: str, hold: bool, hold_url: str = "",
+                         account_sid: str = "") -> None:
+        self._send(self._conference_owner(conference_sid),
+                   {"verb": "participant_hold", "leg": call_sid, "hold": hold, "hold_url": hold_url})
+
+    def participant_remove(self, *, conference_sid: str, call_sid: str, account_sid: str = "") -> None:
+        self._send(self._conference_owner(conference_sid), {"verb": "leg_end", "leg": call_sid})
+
+    def _conference_owner(self, conference: str) -> str:
+        owner = self.redis.get(SIM_CONFERENCE.format(sid=conference))
+        return owner.decode() if owner else conference.removeprefix(CONFERENCE_PREFIX)
 
     def queue_dequeue(self, queue_sid: str, call_sid: str, url: str) -> None:
         self._send(call_sid, {"verb": "redirect", "url": url})

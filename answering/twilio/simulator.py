@@ -19,8 +19,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import urlsplit
 
 import redis
@@ -94,7 +94,17 @@ class SimulatedCall:
     agent_answers: bool = True
     talk_seconds: int = 5
     realtime: bool = False  # sleep through the conversation (the command); tests don't
-    on_hold: Callable[["SimulatedCall"], None] | None = None  # called on each wait poll (tests act here)
+    on_hold: Callable[[SimulatedCall], None] | None = None  # called on each wait poll (tests act here)
+    # In the call's conference (after an agent accepted): called on each poll (tests act here).
+    on_conference: Callable[[SimulatedCall], None] | None = None
+    # The person a patch or transfer dials: "answers" (stays until the caller is theirs, then
+    # talks and hangs up), "declines" (answers, hears who is calling, hangs up), "no-answer".
+    third_party: str = "answers"
+    max_conference_seconds: float = 120.0
+    caller_hangs_up_after: float | None = None  # seconds after the agent answered (e.g. mid-script)
+    heard: list[str] = field(default_factory=list)  # the audio the caller heard (hold music)
+    on_hold_now: bool = False
+    hanging_up: bool = False  # set by a test (or the command): the caller hangs up at the next poll
     said: list[str] = field(default_factory=list)
     say: Callable[[str], None] = print
     log: list[str] = field(default_factory=list)
@@ -182,9 +192,7 @@ class SimulatedCall:
                 return self.post(verb.get("action"), extra).body
             elif tag == "Redirect":
                 return self.post(verb.text).body
-            elif tag == "Hangup":
-                return None
-            elif tag == "Leave":
+            elif tag == "Hangup" or tag == "Leave":
                 return None
         return None
 
@@ -222,6 +230,8 @@ class SimulatedCall:
 
     def _dial(self, verb: ET.Element) -> str | None:
         target = next(iter(verb), None)
+        if target is not None and target.tag == "Conference":
+            return self._conference(target)
         who = target.text if target is not None else verb.text
         action = verb.get("action")
         if not action:  # a transfer: Twilio bridges and the call ends with it
@@ -242,6 +252,177 @@ class SimulatedCall:
         self.outcome = "answered"
         return self.post(action, {"DialCallStatus": "completed", "DialCallSid": new_call_sid(),
                                   "DialCallDuration": str(self.talk_seconds), "DialBridged": "true"}).body
+
+
+    # --- the conference (answering/acd/services/controls.py) ----------------------------------
+    def hang_up(self) -> None:
+        """The caller hangs up (at the conference's next poll)."""
+        self.hanging_up = True
+
+    def _hear(self, body: str) -> None:
+        for v in ET.fromstring(body):
+            if v.tag == "Say":
+                self._speak(v)
+                self.heard.append(f"say:{v.text}")
+            elif v.tag == "Play":
+                self.heard.append(f"play:{v.text}")
+                self.say(f"  (hears {v.text})")
+
+    def _conference(self, conference: ET.Element) -> str | None:
+        """The caller is in their call's conference: play Twilio's part for every leg in it —
+        the agent's (answered by the console's simulated phone when one is registered, else
+        by this simulator, as the CLI demo's agent), and whoever the agent brings in."""
+        import uuid
+
+        from answering.acd.services.controls import SIM_ANSWER, SIM_DEVICE
+        from answering.twilio.gateway import SIM_CONFERENCE
+
+        name = conference.text or ""
+        self.conference_sid = "CF" + uuid.uuid4().hex
+        self._mailbox().set(SIM_CONFERENCE.format(sid=self.conference_sid), self.call_sid, ex=3600)
+        callback = conference.get("statusCallback")
+        legs: dict[str, dict] = {}
+        timers: list[tuple[float, str, str]] = []  # (when, leg, what): a leg's next move
+
+        def event(kind: str, **extra) -> None:
+            if callback:
+                self.post(callback, {"ConferenceSid": self.conference_sid, "FriendlyName": name,
+                                     "StatusCallbackEvent": kind, **extra})
+
+        def leg_status(leg: str, status: str) -> None:
+            info = legs[leg]
+            info["status"] = status
+            self.post(info["status_callback"], {"CallSid": leg, "CallStatus": status, "To": info["to"],
+                                                "From": info["from"], "Direction": "outbound-api"})
+            if status == "in-progress":
+                event("participant-join", CallSid=leg, ParticipantLabel=info["label"])
+            elif status == "completed":
+                event("participant-leave", CallSid=leg, ParticipantLabel=info["label"])
+
+        def end_all() -> None:
+            # The caller leaves first (their leg ends the conference), then every other leg drops.
+            event("participant-leave", CallSid=self.call_sid, ParticipantLabel="caller")
+            for leg, info in list(legs.items()):
+                if info["status"] in ("ringing", "in-progress"):
+                    leg_status(leg, "completed" if info["status"] == "in-progress" else "canceled")
+            event("conference-end")
+
+        event("participant-join", CallSid=self.call_sid, ParticipantLabel="caller")
+        if conference.get("waitUrl"):
+            self._hear(self.post(conference.get("waitUrl")).body)
+        started = time.monotonic()
+        answered_at = None
+        talk = self.talk_seconds if self.realtime else 0
+        while True:
+            if time.monotonic() - started > self.max_conference_seconds:
+                raise TimeoutError(f"still in the conference after {self.max_conference_seconds}s")
+            if self.on_conference:
+                self.on_conference(self)
+            if (self.caller_hangs_up_after is not None and answered_at is not None
+                    and time.monotonic() - answered_at >= self.caller_hangs_up_after):
+                self.hanging_up = True
+            if self.hanging_up:
+                self.say("  caller hangs up")
+                self.outcome = self.outcome or "answered"
+                end_all()
+                return None
+            now = time.monotonic()
+            for due in [t for t in timers if t[0] <= now]:
+                timers.remove(due)
+                if legs[due[1]]["status"] == "in-progress":
+                    leg_status(due[1], due[2])
+            command = self._next_command(self.hold_poll_seconds)
+            if command is None:
+                continue
+            verb = command["verb"]
+            if verb == "hangup":
+                end_all()
+                return None
+            if verb == "redirect":
+                end_all()
+                return self.post(command["url"]).body
+            if verb == "participant_hold" and command["leg"] == self.call_sid:
+                self.on_hold_now = command["hold"]
+                self.say(f"  caller {'on hold' if command['hold'] else 'back from hold'}")
+                if command["hold"] and command.get("hold_url"):
+                    self._hear(self.post(command["hold_url"]).body)
+            elif verb == "leg_end":
+                leg = command["leg"]
+                if leg == self.call_sid:
+                    end_all()
+                    return None
+                if leg in legs and legs[leg]["status"] in ("ringing", "in-progress"):
+                    leg_status(leg, "completed")
+                    if legs[leg]["label"] == "agent":
+                        third = next((k for k, v in legs.items() if v["label"] == "third"
+                                      and v["status"] == "in-progress"), None)
+                        if third and legs[third]["to"].startswith("client:"):
+                            legs[third]["label"] = "agent"  # a colleague took the call over
+                            if not self.on_conference and not legs[third].get("device"):
+                                timers.append((time.monotonic() + talk, third, "completed"))
+                        elif third:  # handed over: the caller and the third party talk, then they hang up
+                            self.outcome = "patched"
+                            timers.append((time.monotonic() + talk, third, "completed"))
+            elif verb == "participant_add":
+                leg = command["leg"]
+                legs[leg] = {"label": command["label"], "to": command["to"], "from": command["from"],
+                             "status_callback": command["status_callback"], "status": "queued"}
+                leg_status(leg, "ringing")
+                if command["label"] == "agent":
+                    answered, legs[leg]["device"] = self._agent_answers(leg, command, SIM_DEVICE, SIM_ANSWER)
+                    if not answered:
+                        self.say(f"  {command['to']} does not answer")
+                        leg_status(leg, "no-answer")
+                        continue
+                    self.say(f"  connected to {command['to']}")
+                    self.outcome = "answered"
+                    answered_at = time.monotonic()
+                    leg_status(leg, "in-progress")
+                    if not legs[leg].get("device") and not self.on_conference:
+                        # The simulator's own agent talks, then hangs up (a test's hook drives the call instead).
+                        timers.append((time.monotonic() + talk, leg, "completed"))
+                elif command["to"].startswith("client:"):  # a colleague's browser phone (a transfer)
+                    answered, legs[leg]["device"] = self._agent_answers(leg, command, SIM_DEVICE, SIM_ANSWER)
+                    leg_status(leg, "in-progress" if answered else "no-answer")
+                else:
+                    self.say(f"  {command['to']} rings ({self.third_party})")
+                    if self.third_party == "no-answer":
+                        leg_status(leg, "no-answer")
+                        continue
+                    leg_status(leg, "in-progress")
+                    if self.third_party == "declines":
+                        timers.append((time.monotonic(), leg, "completed"))
+
+    @staticmethod
+    def _console_open(identity: str) -> bool:
+        """A phone registered in a console that is still open (a closed one's registration
+        outlives it for up to 90 s)."""
+        from answering.acd import consoles
+
+        try:
+            return consoles.open_count(int(identity.removeprefix("agent-"))) > 0
+        except ValueError:
+            return False
+
+    def _agent_answers(self, leg: str, command: dict, device_key: str, answer_key: str) -> tuple[bool, bool]:
+        """Ring the agent: a registered simulated browser phone is told (through the agent's
+        console, as Twilio's signalling would tell the Voice SDK) and answers; without one,
+        the simulator's own agent answers (``agent_answers``). Returns (answered, by the phone)."""
+        to = command["to"]
+        identity = to.removeprefix("client:")
+        ring = max(1, int(command.get("timeout") or 20))
+        mailbox = redis_client(timeout=ring + 5)
+        if (to.startswith("client:") and mailbox.exists(device_key.format(identity=identity))
+                and self._console_open(identity)):
+            from answering import live
+
+            self.say(f"  {identity}'s browser phone rings")
+            live.push(live.agent_group(int(identity.removeprefix("agent-"))),
+                      {"type": "phone_ringing", "leg": leg, "call_sid": self.call_sid, "from": self.from_})
+            answered = mailbox.blpop([answer_key.format(leg=leg)], timeout=ring) is not None
+            self.say(f"  {identity}'s browser phone {'answers' if answered else 'does not answer'}")
+            return answered, True
+        return self.agent_answers, False
 
 
 def send_sms(*, transport: Transport, to: str, from_: str, body: str, account_sid: str | None = None) -> Response:

@@ -186,3 +186,32 @@ def redirect(path: str) -> VoiceResponse:
     vr = VoiceResponse()
     vr.redirect(absolute(path), method="POST")
     return vr
+
+
+# --- The connected call's conference (answering/acd/services/controls.py) -------------------
+
+# What a caller on hold hears when the client has no hold audio of its own: Twilio's own
+# hold music (its documented default wait music).
+DEFAULT_HOLD_MUSIC = "https://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+
+
+def conference_join(*, session_sid: str, name: str) -> VoiceResponse:
+    """The caller joins their call's conference. They hear the hold audio until the agent's
+    leg joins (the agent starts it); the conference ends when the caller leaves; after it
+    the call ends."""
+    vr = VoiceResponse()
+    dial = vr.dial()
+    dial.conference(name, start_conference_on_enter=False, end_conference_on_exit=True, beep="false",
+                    wait_url=url(f"hold-music/{session_sid}"), wait_method="POST", participant_label="caller",
+                    status_callback=url(f"conference/{session_sid}"), status_callback_method="POST",
+                    status_callback_event="start end join leave hold")
+    vr.hangup()
+    return vr
+
+
+def hold_music(announcement: Spoken | None, music_url: str) -> VoiceResponse:
+    """On hold: the client's hold audio (looped), or a short line and the default music."""
+    vr = VoiceResponse()
+    speak(vr, announcement)
+    vr.play(music_url or DEFAULT_HOLD_MUSIC, loop=0)
+    return vr

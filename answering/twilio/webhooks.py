@@ -243,3 +243,59 @@ def _once(request: HttpRequest, view_func, args, kwargs) -> HttpResponse:
             status=response.status_code, content_type=response.get("Content-Type", "text/xml"),
             body=response.content.decode())
         return response
+
+
+# --- The connected call's conference: its webhooks (answering/acd/services/controls.py) -------
+# Signed and idempotent like the others (a retry changes nothing twice); the call is the
+# caller's, named in the URL, so a leg's callback (its own CallSid) still finds it.
+
+def _caller(call_sid: str):
+    from answering.acd import selectors as acd_selectors
+
+    session = acd_selectors.call_by_sid(call_sid)
+    if session is None:
+        from django.http import Http404
+
+        raise Http404("No such call.")
+    return session
+
+
+@twilio_webhook(call_sid_required=True)
+def voice_conference(request: HttpRequest, call_sid: str) -> HttpResponse:
+    """Twilio's conference events: its SID (which participant commands need), joins, leaves."""
+    from answering.acd import services as acd
+
+    p = request.POST
+    acd.conference_event(call_sid=_caller(call_sid).call_sid, conference_sid=p.get("ConferenceSid", ""),
+                         event=p.get("StatusCallbackEvent", ""), participant=p.get("ParticipantLabel", ""),
+                         participant_call_sid=p.get("CallSid", ""))
+    return HttpResponse(status=HTTPStatus.NO_CONTENT)
+
+
+@twilio_webhook(call_sid_required=True)
+def voice_leg(request: HttpRequest, call_sid: str) -> HttpResponse:
+    """A leg dialed into the conference (``?leg=agent`` or ``third``) rang, answered or ended."""
+    from answering.acd import services as acd
+
+    leg = request.GET.get("leg", "")
+    if leg not in ("agent", "third"):
+        return _refused(request, "the leg must be agent or third")
+    acd.leg_status(call_sid=_caller(call_sid).call_sid, leg=leg, leg_sid=request.POST.get("CallSid", ""),
+                   status=request.POST.get("CallStatus", ""))
+    return HttpResponse(status=HTTPStatus.NO_CONTENT)
+
+
+@twilio_webhook(call_sid_required=True)
+def voice_hold_music(request: HttpRequest, call_sid: str) -> HttpResponse:
+    from answering.flow import ivr
+    from answering.twilio import twiml
+
+    return twiml.response(ivr.hold_music(_caller(call_sid)))
+
+
+@twilio_webhook(call_sid_required=True)
+def voice_requeue(request: HttpRequest, call_sid: str) -> HttpResponse:
+    from answering.flow import ivr
+    from answering.twilio import twiml
+
+    return twiml.response(ivr.requeue(_caller(call_sid)))

@@ -1,10 +1,14 @@
 // The agent console: one WebSocket, whole snapshots, keyboard first. No build step.
+// The screen shows exactly one state, the server's (with its reason); the clocks count here,
+// every second, from the server's timestamps, corrected by the server's own clock.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  let socket = null, state = null, retry = 500, offerTimer = null, sinceTimer = null;
-  // The guided script of the current call: where the agent is, what the caller answered.
-  let guide = {call: null, step: null, answers: {}, end: null, messageTaken: false};
+  let socket = null, state = null, retry = 500, skew = 0, draftTimer = null, searchTimer = null;
+  // The guided script of the current call: where the agent is, the steps behind them (for
+  // Back), what the caller answered. Drafted on the server as the agent types.
+  const END = "\u0000end";  // guide.shown when the end of the script is on the screen
+  let guide = {call: null, step: null, trail: [], answers: {}, end: null, messageTaken: false, shown: null};
 
   function send(message) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
@@ -22,92 +26,191 @@
     };
   }
 
+  // Other console scripts (the phone, static/console/phone.js) follow the server's state through
+  // this event and speak to the server through window.switchboardConsole.send.
+  function announce(message) {
+    document.dispatchEvent(new CustomEvent("console:message", {detail: {message, state}}));
+  }
+  window.switchboardConsole = {send, state: () => state};
+
+  const serverNow = () => Date.now() + skew;
+  function syncClock(iso) { if (iso) skew = Date.parse(iso) - Date.now(); }
+  const seconds = (iso) => Math.max(0, Math.floor((serverNow() - Date.parse(iso)) / 1000));
+  const clock = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+
   function handle(message) {
-    if (message.type === "snapshot") { state = message; render(); }
-    else if (message.type === "offer") { state = Object.assign(state || {}, {offer: message}); renderOffer(); }
+    if (message.type === "snapshot") { syncClock(message.now); state = message; render(); }
+    else if (message.type === "offer") {
+      // The offer is a change of the agent's state too: "offered", not "available".
+      syncClock(message.now);
+      state = Object.assign(state || {queues: []}, {offer: message, status: message.status, reason: message.reason,
+                                          since: message.offered_at || (state && state.since)});
+      renderStatus(); renderOffer();
+    }
     else if (message.type === "error") { showErrors([message.message]); }
     else if (message.type === "script_next") { scriptAdvance(message); }
+    else if (message.type === "step_errors") { stepErrors(message); }
+    else if (message.type === "knowledge") { if (state && state.call && message.call === state.call.call) renderKnowledge(message.results); }
     else if (message.type === "queue" && state) {
+      syncClock(message.now);
       const at = state.queues.findIndex((q) => q.client === message.client);
       if (at >= 0) { state.queues[at] = message; renderQueues(); }
     }
     else if (message.type === "message_errors") {
-      showErrors(Object.entries(message.errors).map(([field, errs]) => `${field}: ${errs.join(" ")}`));
+      showErrors(Object.entries(message.errors).map(([field, errs]) => `${labelOf(field)}: ${errs.join(" ")}`));
     }
-    else if (message.type === "message_taken") { guide.messageTaken = true; renderEnd(); }
+    else if (message.type === "message_taken") {
+      guide.messageTaken = true; guide.end = guide.end || {action: "message"}; renderEnd(); renderNotice();
+    }
+    announce(message);
   }
 
   function render() {
+    renderStatus(); renderOffer(); renderCall(); renderQueues(); tick();
+  }
+
+  function renderStatus() {
     $("status").textContent = state.status.replace("_", " ");
     $("status").dataset.status = state.status;
-    clearInterval(sinceTimer);
-    const since = new Date(state.since);
-    const tick = () => {
-      const s = Math.max(0, Math.round((Date.now() - since) / 1000));
-      $("since").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-    };
-    tick(); sinceTimer = setInterval(tick, 1000);
-    renderOffer(); renderCall(); renderQueues();
+    $("reason").textContent = state.reason || "";
+    document.querySelectorAll(".keys [data-status]").forEach((button) => {
+      const active = button.dataset.status === state.status;
+      button.classList.toggle("active", active);
+      button.setAttribute("aria-pressed", String(active));
+    });
+  }
+
+  // Every clock on the screen, from timestamps: nothing waits for a push to move.
+  function tick() {
+    if (!state) return;
+    $("since").textContent = clock(seconds(state.since));
+    const offer = state.offer;
+    if (offer) {
+      $("offer-waited").textContent = clock(offer.queued_at ? seconds(offer.queued_at) : offer.waited);
+      $("offer-countdown").textContent = offer.expires_at
+        ? Math.max(0, Math.ceil((Date.parse(offer.expires_at) - serverNow()) / 1000)) : "";
+    }
+    const call = state.call;
+    if (call) {
+      let text = call.state.replace("_", " ");
+      if (call.state === "wrap_up") {
+        text = call.wrap_up_until
+          ? `wrap-up · ${Math.max(0, Math.ceil((Date.parse(call.wrap_up_until) - serverNow()) / 1000))}s left`
+          : "wrap-up · waits until you save";
+      } else if (call.answered_at) {
+        text += ` · ${clock(seconds(call.answered_at))}`;
+      }
+      $("call-state").textContent = text;
+    }
+    document.querySelectorAll("[data-since]").forEach((cell) => {
+      cell.textContent = cell.dataset.since ? clock(seconds(cell.dataset.since)) : "0:00";
+    });
   }
 
   function renderOffer() {
     const offer = state && state.offer;
     $("offer").hidden = !offer;
-    clearInterval(offerTimer);
     if (!offer) return;
     $("offer-client").textContent = offer.client;
     $("offer-caller").textContent = offer.caller;
-    $("offer-language").textContent = offer.language;
+    $("offer-place").textContent = offer.caller_place ? ` (${offer.caller_place})` : "";
+    $("offer-language").textContent = offer.language_name || offer.language;
     $("offer-priority").textContent = offer.priority;
-    $("offer-waited").textContent = offer.waited;
-    const expires = new Date(offer.expires_at);
-    const tick = () => { $("offer-countdown").textContent = Math.max(0, Math.ceil((expires - Date.now()) / 1000)); };
-    tick(); offerTimer = setInterval(tick, 250);
-    $("accept").focus();
+    tick();
+    if (!state.call) $("accept").focus();
   }
 
   function renderCall() {
     const call = state.call;
     $("call").hidden = !call;
-    if (!call) return;
+    $("side-call").hidden = !call;
+    $("idle").hidden = !!call || !!state.offer;
+    if (!call) { guide.call = null; return; }
     $("call-client").textContent = call.client.name;
-    $("call-greeting").textContent = call.greeting;
+    // One greeting: the script's first step says it when there is a script.
+    $("call-say").hidden = !call.greeting;
+    $("call-greeting").textContent = call.greeting || "";
     $("call-caller").textContent = call.caller;
-    $("call-language").textContent = call.language;
-    $("call-state").textContent = call.state === "wrap_up" && call.wrap_up_until
-      ? `wrap-up · ${Math.max(0, Math.ceil((new Date(call.wrap_up_until) - Date.now()) / 1000))}s left`
-      : call.state.replace("_", " ");
-    $("call-choice").textContent = call.menu_choice;
-    $("call-history").replaceChildren(...(call.history.length ? call.history : [{when: "", outcome: "none"}]).map((h) => {
+    $("call-place").textContent = call.caller_place || "";
+    $("call-language").textContent = call.language_name || call.language;
+    $("call-priority").textContent = call.priority;
+    $("call-priority").hidden = call.priority === "Normal";
+    $("call-choice").textContent = call.menu_label || "";
+    $("history-zone").textContent = `times in ${call.client.time_zone} (${call.client.time_zone_label})`;
+    $("call-history").replaceChildren(...(call.history.length ? call.history : [null]).map((h) => {
       const li = document.createElement("li");
-      li.textContent = h.when ? `${new Date(h.when).toLocaleString()} — ${h.outcome}` : "First call from this number.";
+      if (!h) { li.textContent = "First call from this number."; return li; }
+      const parts = [h.when_local, h.outcome_label];
+      if (h.menu_label) parts.push(h.menu_label);
+      if (h.disposition) parts.push(h.disposition);
+      if (h.caller_hung_up) parts.push("caller hung up");
+      li.textContent = parts.join(" — ");
       return li;
     }));
-    $("call-knowledge").replaceChildren(...call.knowledge.flatMap((k) => {
+    $("call-oncall").replaceChildren(...(call.on_call.length ? call.on_call : [null]).map((p) => {
+      const li = document.createElement("li");
+      if (!p) { li.textContent = "No on-call team for this client."; return li; }
+      li.textContent = p.name ? `${p.team}: ${p.name}${p.phone ? " · " + p.phone : ""}${p.until ? " · until " + p.until : ""}`
+        : `${p.team}: nobody on call now`;
+      return li;
+    }));
+    if (guide.call !== call.call) { $("knowledge-q").value = ""; renderKnowledge(call.knowledge); }
+    renderScript(call);
+    renderNotice();
+  }
+
+  function renderKnowledge(facts) {
+    $("call-knowledge").replaceChildren(...(facts.length ? facts : [null]).flatMap((k) => {
       const dt = document.createElement("dt"), dd = document.createElement("dd");
+      if (!k) { dt.textContent = "Nothing found."; return [dt]; }
       dt.textContent = k.title; dd.textContent = k.body; return [dt, dd];
     }));
-    renderScript(call);
+  }
+
+  // What the caller hanging up means for the agent: said plainly, with the way on.
+  function renderNotice() {
+    const call = state && state.call;
+    const owed = call && call.caller_hung_up && call.script && !guide.messageTaken && !call.message;
+    $("call-notice").hidden = !(call && call.caller_hung_up);
+    $("call-notice-text").textContent = owed
+      ? "Caller hung up — finish and save the message. Wrap-up waits until you save."
+      : "Caller hung up.";
+    $("save-taken").hidden = !owed || !$("script-end").hidden;
   }
 
   function renderScript(call) {
     const script = call.script;
     $("script").hidden = !script;
-    if (!script) return;
+    if (!script) { guide.call = call.call; return; }
     if (guide.call !== call.call) {
-      guide = {call: call.call, step: script.first_step, answers: {}, end: null, messageTaken: !!call.message,
-               shown: null};
+      const draft = call.draft || {};
+      guide = {call: call.call, step: draft.step && script.steps[draft.step] ? draft.step : script.first_step,
+               trail: (draft.trail || []).filter((s) => script.steps[s]), answers: Object.assign({}, draft.answers || {}),
+               end: draft.end || null, messageTaken: !!call.message, shown: null};
     }
     guide.messageTaken = guide.messageTaken || !!call.message;
     $("script-name").textContent = script.name;
-    if (guide.end) { renderEnd(); return; }
+    // Drawn once: a later snapshot must not move the agent's focus off the disposition.
+    if (guide.end || guide.messageTaken) { if (guide.shown !== END) renderEnd(); else renderNotice(); return; }
     // A snapshot mid-step (a queue change, the call's state) must not wipe what the agent typed.
     if (guide.shown !== guide.step) renderStep(script.steps[guide.step]);
   }
 
+  function fieldSpec(name) {
+    const script = state && state.call && state.call.script;
+    if (!script) return null;
+    for (const step of Object.values(script.steps)) {
+      const found = step.fields.find((f) => f.name === name);
+      if (found) return found;
+    }
+    return null;
+  }
+  const labelOf = (name) => (fieldSpec(name) || {label: name === "__all__" ? "Script" : name}).label;
+
   function renderStep(step) {
     guide.shown = step.key;
     $("script-form").hidden = false; $("script-end").hidden = true;
+    $("script-back").disabled = guide.trail.length === 0;
     $("script-say").textContent = step.say;
     $("script-fields").replaceChildren(...step.fields.map((f) => {
       const label = document.createElement("label");
@@ -116,74 +219,163 @@
       let input;
       if (f.type === "yes_no" || f.type === "choice") {
         input = document.createElement("select");
-        const options = f.type === "yes_no" ? ["", "yes", "no"] : ["", ...f.options];
-        options.forEach((o) => { const opt = document.createElement("option"); opt.value = o; opt.textContent = o; input.appendChild(opt); });
+        const options = f.type === "yes_no" ? [["", ""], ["yes", "Yes"], ["no", "No"]] : [["", ""], ...f.options.map((o) => [o, o])];
+        options.forEach(([value, text]) => {
+          const opt = document.createElement("option"); opt.value = value; opt.textContent = text; input.appendChild(opt);
+        });
       } else {
         input = document.createElement("input");
         input.type = {phone: "tel", email: "email", number: "number", date: "date", datetime: "datetime-local"}[f.type] || "text";
       }
       input.id = `f-${f.name}`; input.name = f.name;
+      if (f.required) input.setAttribute("aria-required", "true");
       if (guide.answers[f.name] !== undefined) input.value = guide.answers[f.name];
-      const wrap = document.createElement("div"); wrap.append(label, input); return wrap;
+      const error = document.createElement("p");
+      error.className = "field-error"; error.id = `err-${f.name}`; error.hidden = true;
+      input.setAttribute("aria-describedby", error.id);
+      const wrap = document.createElement("div"); wrap.className = "field"; wrap.append(label, input, error); return wrap;
     }));
+    $("script-errors").replaceChildren();
+    renderNotice();
     const first = $("script-fields").querySelector("input, select");
     (first || $("script-next")).focus();
+    // A resumed answer goes on where it stopped, not in front of what was typed.
+    if (first && ["text", "tel", "search"].includes(first.type)) first.setSelectionRange(first.value.length, first.value.length);
+  }
+
+  function collect() {
+    new FormData($("script-form")).forEach((value, name) => {
+      if (value !== "") guide.answers[name] = value; else delete guide.answers[name];
+    });
+  }
+
+  function draftSoon() {
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, 400);
+  }
+  function saveDraft() {
+    clearTimeout(draftTimer);
+    if (!guide.call || guide.messageTaken) return;
+    send({action: "draft", call: guide.call, step: guide.step, trail: guide.trail, answers: guide.answers, end: guide.end});
+  }
+
+  // Instant word at the step, before the server's (which is the one that counts).
+  function checkStep(step) {
+    const errors = {};
+    for (const f of step.fields) {
+      const value = (guide.answers[f.name] || "").toString().trim();
+      if (!value) { if (f.required) errors[f.name] = [`${f.label}: this answer is required.`]; continue; }
+      if (f.type === "phone") {
+        const digits = value.replace(/[\s().\-]/g, "");
+        if (!/^\+?\d{7,15}$/.test(digits)) errors[f.name] = [`${f.label}: “${value}” is not a phone number.`];
+      }
+    }
+    return errors;
+  }
+
+  function stepErrors(message) {
+    if (message.step !== guide.step) return;
+    let first = null;
+    document.querySelectorAll("#script-fields .field-error").forEach((p) => { p.hidden = true; p.textContent = ""; });
+    for (const [name, errs] of Object.entries(message.errors)) {
+      const p = $(`err-${name}`), input = $(`f-${name}`);
+      if (p) { p.textContent = errs.join(" "); p.hidden = false; }
+      if (input) { input.setAttribute("aria-invalid", "true"); first = first || input; }
+    }
+    $("script-errors").replaceChildren(...Object.entries(message.errors).filter(([name]) => !$(`err-${name}`))
+      .map(([name, errs]) => { const li = document.createElement("li"); li.textContent = `${labelOf(name)}: ${errs.join(" ")}`; return li; }));
+    if (first) first.focus();
   }
 
   function scriptAdvance(message) {
-    if (message.step) { guide.step = message.step; renderStep(state.call.script.steps[message.step]); }
-    else { guide.end = message.end; renderEnd(); }
+    if (message.from !== guide.step) return;
+    if (message.step) {
+      guide.trail.push(message.from); guide.step = message.step;
+      renderStep(state.call.script.steps[message.step]);
+    } else { guide.end = message.end; renderEnd(); }
+  }
+
+  function back() {
+    if (!guide.call || guide.messageTaken) return;
+    if (guide.end) guide.end = null;
+    else if (guide.trail.length) { collect(); guide.step = guide.trail.pop(); }
+    else return;
+    renderStep(state.call.script.steps[guide.step]);
+    saveDraft();
   }
 
   function renderEnd() {
+    guide.shown = END;
     $("script-form").hidden = true; $("script-end").hidden = false;
     const end = guide.end || {action: "log"};
     const text = {message: "Take the message.", dispatch: "Dispatch to the on-call person: save the details for them.",
                   transfer: `Transfer to ${end.transfer_to}.`, log: "Log the call."}[end.action];
     const savesDetails = end.action === "message" || end.action === "dispatch";
-    $("script-end-text").textContent = guide.messageTaken && savesDetails
+    $("script-end-text").textContent = guide.messageTaken
       ? "Saved. Choose a disposition and finish." : text + (end.urgency ? ` (${end.urgency})` : "");
     const owesMessage = savesDetails && !guide.messageTaken;
     $("message-take").hidden = !owesMessage;
+    $("end-back").hidden = guide.messageTaken;
     $("finish-form").hidden = owesMessage;
+    renderNotice();
     (owesMessage ? $("message-take") : $("finish")).focus();
   }
 
   function showErrors(errors) {
     $("script-errors").replaceChildren(...errors.map((e) => { const li = document.createElement("li"); li.textContent = e; return li; }));
-    if ($("script-end").hidden) alert(errors.join("\n"));
+    $("script-errors").hidden = false;
+    if (!$("script").hidden) $("script-errors").scrollIntoView({block: "nearest"});
+    else $("reason").textContent = errors.join(" ");
   }
 
+  $("script-form").addEventListener("input", () => { collect(); draftSoon(); });
   $("script-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    new FormData($("script-form")).forEach((value, name) => { if (value !== "") guide.answers[name] = value; });
-    send({action: "script_next", call: guide.call, step: guide.step, answers: guide.answers});
+    collect();
+    const step = state.call.script.steps[guide.step];
+    const errors = checkStep(step);
+    if (Object.keys(errors).length) { stepErrors({step: guide.step, errors}); return; }
+    send({action: "script_next", call: guide.call, step: guide.step, trail: guide.trail, answers: guide.answers});
   });
-  // Enter on a select moves on too (browsers only submit from text inputs).
+  // Enter on a select moves on too (browsers only submit from text inputs); Alt+B goes back.
   $("script-form").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.target.matches("select")) { event.preventDefault(); $("script-form").requestSubmit(); }
   });
-  $("message-take").addEventListener("click", () => send({action: "message_take", call: guide.call, answers: guide.answers}));
+  $("script-back").addEventListener("click", back);
+  $("end-back").addEventListener("click", back);
+  const take = () => { collect(); send({action: "message_take", call: guide.call, answers: guide.answers}); };
+  $("message-take").addEventListener("click", take);
+  $("save-taken").addEventListener("click", () => { if (!$("script-form").hidden) collect(); take(); });
   $("finish-form").addEventListener("submit", (event) => {
     event.preventDefault();
     send({action: "finish", call: guide.call, disposition: $("disposition").value, answers: guide.answers});
+  });
+  $("knowledge-q").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => state && state.call &&
+      send({action: "knowledge_search", call: state.call.call, query: $("knowledge-q").value}), 250);
   });
 
   function renderQueues() {
     $("queues").replaceChildren(...state.queues.map((q) => {
       const tr = document.createElement("tr");
-      for (const value of [q.name, q.waiting, `${q.longest_wait}s`]) {
-        const td = document.createElement("td"); td.textContent = value; tr.appendChild(td);
+      const since = q.waiting && q.oldest_since ? q.oldest_since : "";
+      for (const value of [q.name, q.waiting, null]) {
+        const td = document.createElement("td");
+        if (value === null) { td.dataset.since = since; td.className = "wait"; } else td.textContent = value;
+        tr.appendChild(td);
       }
       return tr;
     }));
+    tick();
   }
 
-  document.querySelectorAll("[data-status]").forEach((button) =>
+  document.querySelectorAll(".keys [data-status]").forEach((button) =>
     button.addEventListener("click", () => send({action: "status", status: button.dataset.status})));
   $("accept").addEventListener("click", () => state.offer && send({action: "accept", call: state.offer.call}));
   $("decline").addEventListener("click", () => state.offer && send({action: "decline", call: state.offer.call}));
   document.addEventListener("keydown", (event) => {
+    if (event.altKey && event.key.toLowerCase() === "b") { event.preventDefault(); back(); return; }
     if (event.target.matches("input, textarea, select")) return;
     if (event.key.toLowerCase() === "f" && !$("finish-form").hidden && !$("script-end").hidden) {
       $("finish-form").requestSubmit(); return;
@@ -194,6 +386,9 @@
     else if (key === "0") send({action: "status", status: "offline"});
     else if (key === "a" && state && state.offer) send({action: "accept", call: state.offer.call});
     else if (key === "d" && state && state.offer) send({action: "decline", call: state.offer.call});
+    else if (key === "b") back();
+    else if (key === "/" && state && state.call) { event.preventDefault(); $("knowledge-q").focus(); }
   });
+  setInterval(tick, 1000);
   connect();
 })();

@@ -110,3 +110,46 @@ def test_the_simulated_gateway_hands_commands_to_the_simulator(settings):
     gateway.call_redirect("CAsim1", "https://x/connect")
     item = gateway.redis.lpop("sim:call:CAsim1")
     assert json.loads(item) == {"verb": "redirect", "url": "https://x/connect"}
+
+
+# --- A subaccount client's call: every command on the subaccount's own /Accounts/{SID}/ --------
+# Twilio answers 404 for a subaccount's call under the platform's account: the paths are
+# what these check (the platform's credentials act on its subaccounts), and Prism that each
+# request is one Twilio takes.
+
+SUBACCOUNT = "AC" + "5" * 32
+CONFERENCE = "CF" + "6" * 32
+
+
+def _path(gateway) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(gateway.client.http_client._test_only_last_request.url).path
+
+
+def test_a_subaccount_clients_call_is_redirected_and_ended_on_its_own_account(gateway):
+    gateway.call_redirect(CALL, "https://switchboard.example.com/twilio/voice/connect/" + CALL, account_sid=SUBACCOUNT)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Calls/{CALL}.json"
+    gateway.call_end(CALL, account_sid=SUBACCOUNT)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Calls/{CALL}.json"
+
+
+def test_the_platform_accounts_calls_stay_on_the_platform_account(gateway):
+    gateway.call_redirect(CALL, "https://switchboard.example.com/twilio/voice/connect/" + CALL)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{CALL}.json"
+
+
+def test_a_subaccount_clients_conference_is_worked_on_its_own_account(gateway):
+    leg = gateway.participant_add(conference="call-" + CALL, to="client:agent-7", from_="+12125550111", label="agent",
+                                  status_callback=f"https://switchboard.example.com/twilio/voice/leg/{CALL}?leg=agent",
+                                  account_sid=SUBACCOUNT)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Conferences/call-{CALL}/Participants.json"
+    assert leg.sid.startswith("CA")
+    gateway.participant_hold(conference_sid=CONFERENCE, call_sid=CALL, hold=True,
+                             hold_url=f"https://switchboard.example.com/twilio/voice/hold-music/{CALL}",
+                             account_sid=SUBACCOUNT)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Conferences/{CONFERENCE}/Participants/{CALL}.json"
+    gateway.participant_hold(conference_sid=CONFERENCE, call_sid=CALL, hold=False, account_sid=SUBACCOUNT)
+    gateway.participant_remove(conference_sid=CONFERENCE, call_sid=CALL, account_sid=SUBACCOUNT)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Conferences/{CONFERENCE}/Participants/{CALL}.json"
+    assert gateway.client.http_client._test_only_last_request.method == "DELETE"

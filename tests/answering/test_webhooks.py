@@ -150,6 +150,7 @@ def test_the_fallback_answers_when_the_database_is_down(world, monkeypatch):
 def test_an_agent_gets_a_voice_token_for_their_identity(world, logged_in, settings):
     import jwt
 
+    settings.TWILIO_MODE = "live"  # simulate mode answers a simulated token (tests/answering/test_controls.py)
     settings.TWILIO_API_KEY_SID, settings.TWILIO_API_KEY_SECRET = "SK" + "1" * 32, "secret"
     settings.TWILIO_TWIML_APP_SID = "AP" + "2" * 32
     body = logged_in(world.ben, "localhost").get("/agent/voice-token").json()
@@ -160,7 +161,7 @@ def test_an_agent_gets_a_voice_token_for_their_identity(world, logged_in, settin
 
 
 def test_only_agents_get_voice_tokens_and_only_when_configured(world, logged_in, settings):
-    settings.TWILIO_API_KEY_SID = ""
+    settings.TWILIO_MODE, settings.TWILIO_API_KEY_SID = "live", ""
     assert logged_in(world.ben, "localhost").get("/agent/voice-token").status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert logged_in(world.alice, "localhost").get("/agent/voice-token").status_code == HTTPStatus.FORBIDDEN
 

@@ -203,3 +203,16 @@ def test_with_debug_on_the_404_lists_the_patterns_for_the_developer(world, setti
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert "URLconf" in response.content.decode()
     assert CSP not in response
+
+
+@pytest.mark.django_db
+def test_only_a_live_browser_phone_may_reach_twilio(world, logged_in, settings):
+    """The Voice SDK signals to Twilio (wss://voice-js.<edge>.twilio.com) and reports call quality
+    (eventgw.twilio.com); in simulate mode nothing leaves the host."""
+    settings.TWILIO_MODE = "simulate"
+    assert _directives(logged_in(world.ben, PLATFORM_HOST).get("/console/")[CSP])["connect-src"] == [
+        "'self'", f"wss://{PLATFORM_HOST}", f"ws://{PLATFORM_HOST}"]
+    settings.TWILIO_MODE = "live"
+    sources = _directives(logged_in(world.ben, PLATFORM_HOST).get("/console/")[CSP])["connect-src"]
+    assert "wss://*.twilio.com" in sources and "https://eventgw.twilio.com" in sources
+    assert _directives(logged_in(world.ben, PLATFORM_HOST).get("/console/")[CSP])["script-src"] == ["'self'"]

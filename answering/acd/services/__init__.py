@@ -18,6 +18,7 @@ from answering.acd.services.agents import (
     connect_url,
     offer_expire,
     wrap_up_end,
+    wrap_up_start,
 )
 from answering.acd.services.calls import (
     agent_leg_failed,
@@ -33,12 +34,21 @@ from answering.acd.services.calls import (
     call_to_voicemail,
     call_transfer,
 )
-from answering.acd.services.dispatch import acd_dispatch, eligible_agents
+from answering.acd.services.controls import (
+    CONTROL_ACTIONS,
+    agent_leg_dial,
+    call_control,
+    conference_event,
+    leg_status,
+    timeline_flush,
+)
+from answering.acd.services.dispatch import acd_dispatch, eligible_agents, reoffer_pause_seconds
 from answering.acd.services.states import TransitionRefused
 
 __all__ = [
     "TransitionRefused", "acd_dispatch", "acd_sweep", "agent_console_lost", "agent_leg_failed", "agent_status_set",
     "call_accept", "call_arrive", "call_decline", "call_enqueue", "call_enter_menu", "call_new",
     "call_note_menu_attempt", "call_recover", "call_script_pin", "call_sessions_prune", "call_status_update",
-    "call_to_voicemail", "call_transfer", "connect_url", "eligible_agents", "offer_expire", "wrap_up_end",
+    "call_to_voicemail", "call_transfer", "connect_url", "eligible_agents", "reoffer_pause_seconds", "offer_expire", "wrap_up_end", "wrap_up_start",
+    "CONTROL_ACTIONS", "agent_leg_dial", "call_control", "conference_event", "leg_status", "timeline_flush",
 ]

@@ -4,6 +4,8 @@ missing an offer, wrap-up, and a console that went away.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -12,8 +14,8 @@ from django_tenants.utils import schema_context
 
 from answering import live
 from answering.acd.models import AgentPresence, CallSession
-from answering.acd.services.calls import call_script_pin
-from answering.acd.services.dispatch import _dispatch_soon, acd_dispatch
+from answering.acd.services.calls import _client_wrap_up_seconds, call_script_pin
+from answering.acd.services.dispatch import _dispatch_soon, acd_dispatch, reoffer_pause_seconds
 from answering.acd.services.states import (
     State,
     Status,
@@ -35,12 +37,19 @@ def agent_status_set(*, agent: User, status: str) -> AgentPresence:
         raise ValueError(f"Agents choose available, break or offline, not {status}.")
     with transaction.atomic():
         presence, _ = AgentPresence.objects.select_for_update().get_or_create(agent=agent)
+        if CallSession.objects.filter(agent=agent, state=State.WRAP_UP, wrap_up_until__isnull=True).exists():
+            # A caller hung up mid-script and the agent's work is not saved: it would be lost
+            # (or left in a wrap-up without end) if the agent moved on. Say so instead.
+            presence.reason = "Save the message of the call whose caller hung up first."
+            presence.save(update_fields=["reason"])
+            return presence
         if presence.status in (Status.OFFERED, Status.ON_CALL) and status != Status.AVAILABLE:
             # Going on break with an offer pending hands the offer on first.
             _release_offers_of(agent.pk)
         now = timezone.now()
         presence.status = status
         presence.since = now
+        presence.reason = "You chose it."
         if status == Status.AVAILABLE:
             presence.idle_since = now
             presence.missed_offers = 0
@@ -72,13 +81,14 @@ def call_accept(*, call_id: int, agent: User) -> CallSession | None:
             if not taken:
                 return None
             AgentPresence.objects.update_or_create(
-                agent=agent, defaults={"status": Status.ON_CALL, "since": now, "missed_offers": 0})
+                agent=agent, defaults={"status": Status.ON_CALL, "since": now, "missed_offers": 0,
+                                       "reason": f"You took a call for {session.client.name}."})
             session.refresh_from_db()
             _sync_record(session)
             with schema_context(session.client.schema_name):
                 call_script_pin(session)  # the script the agent sees is the one this call keeps
-            sid = session.call_sid
-            transaction.on_commit(lambda: gateway.get().call_redirect(sid, connect_url(session)))
+            sid, account = session.call_sid, session.account_sid  # the (sub)account that owns the call
+            transaction.on_commit(lambda: gateway.get().call_redirect(sid, connect_url(session), account_sid=account))
             # The conditional UPDATE above bypasses _transition: tell queues and supervisors here.
             transaction.on_commit(lambda: _push_queue(session.client))
             transaction.on_commit(lambda: live.push(live.SUPERVISORS_GROUP, {
@@ -90,7 +100,10 @@ def call_accept(*, call_id: int, agent: User) -> CallSession | None:
 
 
 def connect_url(session: CallSession) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/twilio/voice/connect/{session.call_sid}"
+    # Named by this acceptance: a caller connected again after a failed agent leg makes a
+    # new request, not a retry answered with the first one's stored answer (the old agent).
+    accepted = f"?agent={session.agent_id}&at={int(session.answered_at.timestamp() * 1000)}" if session.answered_at else ""
+    return f"{settings.PUBLIC_BASE_URL}/twilio/voice/connect/{session.call_sid}{accepted}"
 
 
 def _serves(agent: User, session: CallSession) -> bool:
@@ -107,9 +120,23 @@ def call_decline(*, call_id: int, agent: User) -> bool:
             return False
         _back_to_queue(session, passed_over=agent.pk)
         now = timezone.now()
-        AgentPresence.objects.filter(agent=agent).update(status=Status.AVAILABLE, since=now)
+        pause = reoffer_pause_seconds()
+        AgentPresence.objects.filter(agent=agent).update(
+            status=Status.AVAILABLE, since=now,
+            reason=f"You declined a call for {session.client.name}: it goes to another agent, or back to you "
+                   f"in {pause} s if nobody else can take it.")
         transaction.on_commit(_dispatch_soon)
+        _dispatch_after_pause()
     return True
+
+
+def _dispatch_after_pause() -> None:
+    """The agent who passed a call over may be offered it again when the pause is over (if
+    nobody else took it): a dispatch then, rather than waiting for the next sweep."""
+    from answering.acd import tasks  # the tasks call these services: imported when first needed
+
+    countdown = reoffer_pause_seconds() + 0.5
+    transaction.on_commit(lambda: tasks.acd_dispatch_task.apply_async(countdown=countdown))
 
 
 def offer_expire(*, call_id: int, agent_id: int) -> bool:
@@ -121,14 +148,39 @@ def offer_expire(*, call_id: int, agent_id: int) -> bool:
         if session is None:
             return False  # accepted, declined or already moved on
         _back_to_queue(session, passed_over=agent_id)
-        _missed_offer(agent_id)
+        presence = _missed_offer(agent_id, f"You missed a call for {session.client.name}")
         transaction.on_commit(_dispatch_soon)
+        _dispatch_after_pause()
+    _push_presence(presence)
     live.push(live.agent_group(agent_id), {"type": "offer_withdrawn", "call": call_id})
     return True
 
 
+def wrap_up_start(*, session_id: int) -> bool:
+    """The agent's work on a call whose caller hung up mid-script is saved: the wrap-up
+    countdown, which waited for it (``calls._caller_gone``), starts now."""
+    with transaction.atomic():
+        session = CallSession.objects.select_for_update().select_related("client").filter(
+            pk=session_id, state=State.WRAP_UP, wrap_up_until__isnull=True).first()
+        if session is None:
+            return False
+        wrap = _client_wrap_up_seconds(session.client)
+        _transition(session, State.WRAP_UP, wrap_up_until=timezone.now() + timedelta(seconds=wrap))
+        AgentPresence.objects.filter(agent_id=session.agent_id, status=Status.WRAP_UP).update(
+            reason=f"Saved. Wrap-up: {wrap} s, then you are available again.")
+        _schedule_wrap_up_end(session.pk, wrap)
+    return True
+
+
+def _schedule_wrap_up_end(session_id: int, wrap: int) -> None:
+    from answering.acd import tasks  # the tasks call these services: imported when first needed
+
+    transaction.on_commit(lambda: tasks.wrap_up_end_task.apply_async((session_id,), countdown=wrap))
+
+
 def wrap_up_end(*, session_id: int) -> bool:
-    """Wrap-up time is over: the call is complete and the agent idle again."""
+    """Wrap-up time is over: the call is complete and the agent idle again. A wrap-up waiting
+    for the agent's work (no ``wrap_up_until``) does not end here."""
     with transaction.atomic():
         session = CallSession.objects.select_for_update().filter(
             pk=session_id, state=State.WRAP_UP, wrap_up_until__lte=timezone.now()).first()
@@ -137,7 +189,7 @@ def wrap_up_end(*, session_id: int) -> bool:
         _transition(session, State.COMPLETED)
         now = timezone.now()
         AgentPresence.objects.filter(agent_id=session.agent_id, status=Status.WRAP_UP).update(
-            status=Status.AVAILABLE, since=now, idle_since=now)
+            status=Status.AVAILABLE, since=now, idle_since=now, reason="Wrap-up over.")
         transaction.on_commit(_dispatch_soon)
     return True
 
@@ -165,7 +217,8 @@ def agent_console_lost(*, agent_id: int) -> bool:
         _release_offers_of(agent_id)
         presence.status = Status.AWAY
         presence.since = timezone.now()
-        presence.save(update_fields=["status", "since"])
+        presence.reason = "Set to away: your console was closed or lost its connection."
+        presence.save(update_fields=["status", "since", "reason"])
         transaction.on_commit(_dispatch_soon)
     _push_presence(presence)
     return True

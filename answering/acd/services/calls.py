@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from answering import live
 from answering.acd import sql
 from answering.acd.models import ENDED_STATES, CallSession, TwilioRequest
 from answering.acd.services.dispatch import _dispatch_soon
@@ -29,7 +30,7 @@ from answering.acd.services.states import (
     _sync_record,
     _transition,
 )
-from answering.models import CallRecord, ScriptVersion
+from answering.models import CallRecord, Message, ScriptVersion
 from answering.scripts.selectors import script_for_call
 from answering.selectors import answering_settings_get
 from switchboard import db
@@ -39,12 +40,13 @@ logger = logging.getLogger(__name__)
 
 
 def call_new(*, call_sid: str, client: Client, from_number: str, to_number: str, account_sid: str = "",
-             direction: str = CallSession.Direction.INBOUND) -> CallSession:
+             direction: str = CallSession.Direction.INBOUND, from_city: str = "", from_state: str = "") -> CallSession:
     """A call Twilio has just announced, held in memory: its first answer (``ivr.call_start``)
     moves it through this module's services like any call, and ``call_arrive`` then writes
     it in the state that answer left it — the whole first webhook in one statement."""
     return CallSession(call_sid=call_sid, client=client, from_number=from_number, to_number=to_number,
-                       account_sid=account_sid, direction=direction, language=client.languages[0])
+                       account_sid=account_sid, direction=direction, language=client.languages[0],
+                       from_city=(from_city or "")[:64], from_state=(from_state or "")[:32])
 
 
 def call_arrive(*, session: CallSession, reply: str, request_key: str, path: str) -> str:
@@ -147,7 +149,7 @@ def call_to_voicemail(*, session: CallSession, menu_choice: str = "") -> CallSes
     session = _transition(session, State.VOICEMAIL, offered_to=None, offer_expires_at=None,
                           menu_choice=menu_choice or session.menu_choice)
     if offered_to:
-        _presence_set(offered_to, Status.AVAILABLE)
+        _presence_set(offered_to, Status.AVAILABLE, "The caller went to voicemail before you answered.")
     return session
 
 
@@ -199,20 +201,41 @@ def _caller_gone(session: CallSession, *, failed: bool = False) -> CallSession:
         offered_to = session.offered_to_id if session.state == State.OFFERED else None
         session = _transition(session, State.ABANDONED, ended_at=now, offered_to=None, offer_expires_at=None)
         if offered_to:
-            _presence_set(offered_to, Status.AVAILABLE)
+            _presence_set(offered_to, Status.AVAILABLE, "The caller hung up before you answered.")
     elif session.state == State.CONNECTED:
         wrap = _client_wrap_up_seconds(session.client)
-        session = _transition(session, State.WRAP_UP, ended_at=now, wrap_up_until=now + timedelta(seconds=wrap))
-        _presence_set(session.agent_id, Status.WRAP_UP)
-        from answering.acd import tasks  # the tasks call these services: imported when first needed
+        hung_up, work_owed = _agent_work_left(session)
+        if work_owed:
+            # The caller hung up mid-script: the wrap-up waits (no end time) until the agent
+            # saves what was taken (``wrap_up_start``); nothing is lost to a countdown.
+            session = _transition(session, State.WRAP_UP, ended_at=now, wrap_up_until=None, caller_hung_up=True)
+            _presence_set(session.agent_id, Status.WRAP_UP, "Caller hung up — finish and save the message.")
+        else:
+            session = _transition(session, State.WRAP_UP, ended_at=now, wrap_up_until=now + timedelta(seconds=wrap),
+                                  caller_hung_up=hung_up)
+            _presence_set(session.agent_id, Status.WRAP_UP,
+                          "Caller hung up." if hung_up else f"Call ended. Wrap-up: {wrap} s.")
+            from answering.acd import tasks  # the tasks call these services: imported when first needed
 
-        session_id = session.pk
-        transaction.on_commit(lambda: tasks.wrap_up_end_task.apply_async((session_id,), countdown=wrap))
+            session_id = session.pk
+            transaction.on_commit(lambda: tasks.wrap_up_end_task.apply_async((session_id,), countdown=wrap))
     elif session.state in (State.RINGING, State.IN_MENU):
         session = _transition(session, State.FAILED if failed else State.COMPLETED, ended_at=now)
     elif session.state in (State.VOICEMAIL, State.TRANSFERRED) and not session.ended_at:
         session = _transition(session, session.state, ended_at=now)  # final state: only the time is new
     return session
+
+
+def _agent_work_left(session: CallSession) -> tuple[bool, bool]:
+    """When a connected caller's leg ends: did the caller hang up before the agent finished
+    (no disposition yet), and is a script's message still owed (a script guides the call and
+    nothing is saved)? Read in the client's schema."""
+    with schema_context(session.client.schema_name):
+        finished = CallRecord.objects.filter(call_sid=session.call_sid).exclude(disposition="").exists()
+        if finished:
+            return False, False
+        saved = Message.objects.filter(call_sid=session.call_sid).exists()
+    return True, bool(session.script_version_id) and not saved
 
 
 def _client_wrap_up_seconds(client: Client) -> int:
@@ -228,10 +251,14 @@ def agent_leg_failed(*, session: CallSession, dial_status: str) -> CallSession:
         locked = CallSession.objects.select_for_update().get(pk=session.pk)
         if locked.state != State.CONNECTED:
             return locked
-        agent_id = locked.agent_id
+        agent_id, call_id = locked.agent_id, locked.pk
         locked = _back_to_queue(locked, passed_over=agent_id, agent=None, answered_at=None)
-        _missed_offer(agent_id)
+        _missed_offer(agent_id, f"The call did not reach your phone ({dial_status or 'no answer'}): "
+                                "the caller is back in the queue")
         transaction.on_commit(_dispatch_soon)
+        # The call is no longer the agent's (``agent`` is cleared, so ``_announce`` does not
+        # reach them): their screen must drop it, not show “on the phone” for a queued caller.
+        transaction.on_commit(lambda: live.push(live.agent_group(agent_id), {"type": "call_changed", "call": call_id}))
     logger.info("agent leg of %s ended %s; caller back at the head of the queue", session.call_sid, dial_status)
     return locked
 

@@ -27,12 +27,24 @@ logger = logging.getLogger(__name__)
 DISPATCH_LOCK = 0x5B0A4D01
 
 
-def eligible_agents(session: CallSession):
+def reoffer_pause_seconds() -> int:
+    """How long an agent who declined or missed a call is not offered it again (they come
+    last after that, so they get it only when nobody else can take it)."""
+    return settings.ACD_REOFFER_PAUSE_SECONDS
+
+
+def eligible_agents(session: CallSession, now=None):
     """Available agents who serve this client and speak the call's language, longest idle
-    first; agents this call already passed over come last."""
+    first; agents this call already passed over come last, and not at all for
+    ``reoffer_pause_seconds`` after the last pass (a declined call is not offered straight
+    back to the agent who declined it)."""
     passed = session.passed_over or [-1]
+    now = now or timezone.now()
+    paused = bool(session.passed_over and session.passed_over_at
+                  and (now - session.passed_over_at).total_seconds() < reoffer_pause_seconds())
+    agents = AgentPresence.objects.exclude(agent_id__in=passed) if paused else AgentPresence.objects
     return (
-        AgentPresence.objects.filter(
+        agents.filter(
             status=Status.AVAILABLE,
             agent__is_active=True,
             agent__agent_profile__clients=session.client_id,
@@ -70,7 +82,8 @@ def acd_dispatch() -> list[CallSession]:
             transaction.on_commit(lambda s=session: live.push(live.agent_group(s.offered_to_id), offer_payload(s)))
             session = _transition(session, State.OFFERED, offered_to_id=presence.agent_id, offered_at=now,
                                   offer_expires_at=now + timedelta(seconds=timeout), record_after_commit=True)
-            AgentPresence.objects.filter(pk=presence.pk).update(status=Status.OFFERED, since=now)
+            AgentPresence.objects.filter(pk=presence.pk).update(
+                status=Status.OFFERED, since=now, reason=f"Offered a call for {session.client.name}.")
             offered.append(session)
         for session in offered:
             _schedule_offer_expiry(session, timeout)

@@ -67,7 +67,8 @@ def _back_to_queue(session: CallSession, *, passed_over: int, **fields) -> CallS
     """An offered or connected call goes back to the queue (keeping its place, ``queued_at``),
     and the agent it leaves (``passed_over``) comes last for it from now on."""
     return _transition(session, State.QUEUED, offered_to=None, offer_expires_at=None,
-                       passed_over=sorted({*session.passed_over, passed_over}), **fields)
+                       passed_over=sorted({*session.passed_over, passed_over}), passed_over_at=timezone.now(),
+                       **fields)
 
 
 def _announce(session: CallSession) -> None:
@@ -88,22 +89,31 @@ def _push_queue(client: Client) -> None:
         live.client_queue_group(client.schema_name), {"type": "queue", **queue_snapshot(client)}))
 
 
-def _presence_set(agent_id: int | None, status: str) -> None:
+def _presence_set(agent_id: int | None, status: str, reason: str = "") -> None:
     if agent_id:
         now = timezone.now()
-        fields = {"status": status, "since": now}
+        fields = {"status": status, "since": now, "reason": reason}
         if status == Status.AVAILABLE:
             fields["idle_since"] = now
         AgentPresence.objects.filter(agent_id=agent_id).update(**fields)
 
 
-def _missed_offer(agent_id: int) -> None:
+def _missed_offer(agent_id: int, what: str = "Missed an offer") -> AgentPresence:
+    """Count a missed offer (``what`` says which, in words); the last one allowed sets the
+    agent away, and the reason says so."""
     presence = AgentPresence.objects.select_for_update().get(agent_id=agent_id)
     presence.missed_offers += 1
     now = timezone.now()
-    presence.status = Status.AWAY if presence.missed_offers >= settings.ACD_MISSED_OFFERS_BEFORE_AWAY else Status.AVAILABLE
+    limit = settings.ACD_MISSED_OFFERS_BEFORE_AWAY
+    if presence.missed_offers >= limit:
+        presence.status = Status.AWAY
+        presence.reason = f"Set to away: {presence.missed_offers} offers missed. Press 1 when you are back."
+    else:
+        presence.status = Status.AVAILABLE
+        presence.reason = f"{what} ({presence.missed_offers} of {limit} before you are set away)."
     presence.since = now
-    presence.save(update_fields=["missed_offers", "status", "since"])
+    presence.save(update_fields=["missed_offers", "status", "since", "reason"])
+    return presence
 
 
 def _push_presence(presence: AgentPresence) -> None:
@@ -139,4 +149,5 @@ def _record_fields(session: CallSession) -> dict:
         "wait_seconds": round(session.wait_seconds()) if session.queued_at and (session.answered_at or ended) else None,
         "talk_seconds": round((ended - session.answered_at).total_seconds()) if ended and session.answered_at else None,
         "wrap_up_seconds": round((min(wrap_end, timezone.now()) - ended).total_seconds()) if wrap_end and ended else None,
+        "caller_hung_up": session.caller_hung_up,
     }

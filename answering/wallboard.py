@@ -1,0 +1,150 @@
+"""What the supervisors' wallboard shows besides the day's figures (``answering.metrics``):
+agents by name and state, calls waiting by client, and the alerts. Reads only (selectors).
+
+Times go out as ISO timestamps (when a state began, when a caller was queued, when a
+message was taken), never as ages: the browser counts from them, so every clock on the
+wall ticks between pushes.
+
+Alerts come from two places. ``SupervisorAlert`` rows (public schema) are the outbox's own
+summary: a chain nobody acknowledged, a delivery that failed for good. Urgent messages not
+yet acknowledged, and deliveries Twilio reported failed afterwards (an undelivered text),
+live in each client's schema: they are read with one statement over every schema (a
+``UNION ALL`` of one small indexed select per client), not one round trip per client.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from answering.acd.models import AgentPresence, CallSession, SupervisorAlert
+from answering.models import Delivery, Message, Person
+from tenants.models import Client, User
+from tenants.models.clients import LANGUAGES
+
+State = CallSession.State
+LANGUAGE_NAMES = dict(LANGUAGES)
+
+# How far back the wall looks for urgent messages and failed deliveries still unacknowledged:
+# a night shift. Older ones are the escalation's business (its alert stays until resolved).
+ALERT_WINDOW = timedelta(hours=12)
+# A call-out nobody picked up is the escalation going on to its next step, not a failure.
+_UNANSWERED_CALLOUT = ["Twilio: busy", "Twilio: no-answer", "Twilio: completed", "Twilio: canceled"]
+# Most severe first; within a kind, oldest first.
+_KIND_ORDER = {"unacknowledged": 0, "delivery_failed": 1, "urgent": 2}
+
+
+def agent_board() -> list[dict]:
+    """Every agent, by name: state, since when, and the client of the call they are on."""
+    work = {}  # agent id -> (state, client name) of the call they are working
+    for session in (CallSession.objects.filter(state__in=[State.OFFERED, State.CONNECTED, State.WRAP_UP])
+                    .select_related("client").order_by("state")):
+        agent_id = session.offered_to_id if session.state == State.OFFERED else session.agent_id
+        if agent_id and (agent_id not in work or session.state == State.CONNECTED):
+            work[agent_id] = session.client.name
+    agents = []
+    for user in (User.objects.filter(agent_profile__isnull=False, is_active=True)
+                 .select_related("presence").order_by("full_name", "email")):
+        presence = getattr(user, "presence", None)
+        status = presence.status if presence else AgentPresence.Status.OFFLINE
+        on_client = work.get(user.pk) if status in ("offered", "on_call", "wrap_up") else None
+        agents.append({
+            "agent": user.pk, "name": str(user), "status": status,
+            "since": presence.since.isoformat() if presence else None,
+            "client": on_client, "reason": presence.reason if presence else "",
+        })
+    return agents
+
+
+def waiting_calls() -> dict[int, list[dict]]:
+    """Calls waiting (queued, or being offered) by client id, in queue order."""
+    offered_names = {}
+    by_client: dict[int, list[dict]] = {}
+    sessions = list(CallSession.objects.filter(state__in=[State.QUEUED, State.OFFERED])
+                    .order_by("-priority", "queued_at", "pk"))
+    offered_ids = {s.offered_to_id for s in sessions if s.offered_to_id}
+    if offered_ids:
+        offered_names = {u.pk: u.first_name for u in User.objects.filter(pk__in=offered_ids)}
+    for s in sessions:
+        by_client.setdefault(s.client_id, []).append({
+            "call": s.pk, "queued_at": (s.queued_at or s.arrived_at).isoformat(),
+            "priority": s.priority, "priority_label": s.get_priority_display(),
+            "language": s.language, "language_label": LANGUAGE_NAMES.get(s.language, s.language),
+            "state": s.state, "offered_to": offered_names.get(s.offered_to_id) if s.offered_to_id else None,
+        })
+    return by_client
+
+
+def alert_list(clients: list[Client], *, now=None) -> list[dict]:
+    """Everything a supervisor must act on, across clients, most severe first: chains nobody
+    acknowledged, failed deliveries, urgent messages nobody has acknowledged yet."""
+    now = now or timezone.now()
+    names = {c.schema_name: c.name for c in clients}
+    found = _tenant_alerts([c.schema_name for c in clients], since=now - ALERT_WINDOW)
+    exhausted, failed_shown, alerts = set(), set(), []
+    for row in found:
+        if row["kind"] == "delivery_failed":
+            failed_shown.add((row["client"], row["message"]))
+    for alert in SupervisorAlert.objects.filter(resolved_at__isnull=True).select_related("client")[:50]:
+        key = (alert.client.schema_name, alert.message_id)
+        if alert.kind == SupervisorAlert.Kind.UNACKNOWLEDGED:
+            exhausted.add(key)
+        elif key in failed_shown:
+            continue  # the same failure, read with its details from the client's schema below
+        text = alert.text.removeprefix(f"{alert.client.name}: ")  # the board shows the client beside it
+        alerts.append({"kind": alert.kind, "client": alert.client.schema_name, "client_name": alert.client.name,
+                       "message": alert.message_id, "at": alert.created.isoformat(), "text": text})
+    for row in found:
+        if row["kind"] == "urgent" and (row["client"], row["message"]) in exhausted:
+            continue  # the louder alert above already says it
+        caller = row["caller_name"] or row["callback_number"] or row["caller"] or "unknown caller"
+        what = f" · {row['category']}" if row["category"] else ""
+        if row["kind"] == "urgent":
+            text = f"Urgent message from {caller}{what} — not acknowledged yet"
+        else:
+            channel = dict(Delivery._meta.get_field("channel").choices).get(row["channel"], row["channel"])
+            text = f"{channel} to {row['whom']} failed ({row['error'] or 'no reason given'}) — message from {caller}"
+        alerts.append({"kind": row["kind"], "client": row["client"], "client_name": names.get(row["client"], ""),
+                       "message": row["message"], "at": row["at"].isoformat(), "text": text})
+    alerts.sort(key=lambda a: (_KIND_ORDER.get(a["kind"], 9), a["at"]))
+    return alerts
+
+
+def _tenant_alerts(schemas: list[str], *, since) -> list[dict]:
+    """Urgent unacknowledged messages and failed deliveries of unacknowledged messages in
+    every schema of ``schemas``: one statement, two indexed selects per schema."""
+    if not schemas:
+        return []
+    q = connection.ops.quote_name
+    message, delivery, person = (q(m._meta.db_table) for m in (Message, Delivery, Person))
+    parts, params = [], []
+    for schema in schemas:
+        s = q(schema)
+        parts.append(
+            f"SELECT %s::text AS client, 'urgent' AS kind, m.id AS message, m.created AS at, m.caller, m.callback_number,"
+            f" m.caller_name, m.category, '' AS channel, '' AS whom, '' AS error"
+            f" FROM {s}.{message} m WHERE m.urgency = 'urgent' AND m.acknowledged_at IS NULL AND m.created >= %s")
+        params += [schema, since]
+        parts.append(
+            f"SELECT %s::text, 'delivery_failed', m.id, d.failed_at, m.caller, m.callback_number, m.caller_name,"
+            f" m.category, d.channel, COALESCE(p.name, d.address), d.error"
+            f" FROM {s}.{delivery} d JOIN {s}.{message} m ON m.id = d.message_id"
+            f" LEFT JOIN {s}.{person} p ON p.id = d.person_id"
+            f" WHERE d.status = 'failed' AND d.failed_at >= %s AND m.acknowledged_at IS NULL"
+            f" AND NOT (d.channel = 'call' AND d.error = ANY(%s))")
+        params += [schema, since, _UNANSWERED_CALLOUT]
+    sql = " UNION ALL ".join(f"({p})" for p in parts) + " ORDER BY at LIMIT 100"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [c.name for c in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def agent_counts(agents: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for a in agents:
+        counts[a["status"]] = counts.get(a["status"], 0) + 1
+    return counts
+
