@@ -38,12 +38,17 @@ _KIND_ORDER = {"unacknowledged": 0, "delivery_failed": 1, "urgent": 2}
 
 def agent_board() -> list[dict]:
     """Every agent, by name: state, since when, and the client of the call they are on."""
-    work = {}  # agent id -> (state, client name) of the call they are working
+    work = {}  # agent id -> client name of the call they are working
+    connected = set()
+    # Newest last, so it wins: an agent who went back to work during one call's wrap-up may
+    # have that call still in wrap-up while they wrap up the next. A call on the line wins.
     for session in (CallSession.objects.filter(state__in=[State.OFFERED, State.CONNECTED, State.WRAP_UP])
-                    .select_related("client").order_by("state")):
+                    .select_related("client").order_by("pk")):
         agent_id = session.offered_to_id if session.state == State.OFFERED else session.agent_id
-        if agent_id and (agent_id not in work or session.state == State.CONNECTED):
+        if agent_id and agent_id not in connected:
             work[agent_id] = session.client.name
+            if session.state == State.CONNECTED:
+                connected.add(agent_id)
     agents = []
     for user in (User.objects.filter(agent_profile__isnull=False, is_active=True)
                  .select_related("presence").order_by("full_name", "email")):

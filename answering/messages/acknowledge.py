@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from answering import live
 from answering.acd.models import OutboxTimer, SupervisorAlert
+from answering.messages.delivery import sender_number
 from answering.messages.outbox import event_record, portal_push, timer_clear
 from answering.messages.texts import caller_label
 from answering.models import (
@@ -53,7 +54,8 @@ def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delive
         ringing = list(Delivery.objects.filter(message=message, channel=Channel.CALL, status=Delivery.Status.SENT)
                        .exclude(provider_sid="").exclude(pk=getattr(delivery, "pk", None))
                        .values_list("provider_sid", flat=True))
-        transaction.on_commit(lambda: _calls_end(ringing))
+        account = sender_number(client)[1] if ringing else ""  # the call-outs went from the client's number
+        transaction.on_commit(lambda: _calls_end(ringing, account))
     message.refresh_from_db()
     portal_push(client, {"type": "message_changed", "message": message.pk, "acknowledged": True})
     # Always: the wallboard may show it as an alert, an urgent message or a failed delivery.
@@ -61,15 +63,16 @@ def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delive
     return True
 
 
-def _calls_end(sids: list[str]) -> None:
+def _calls_end(sids: list[str], account_sid: str) -> None:
     for sid in sids:
         try:
-            gateway.get().call_end(sid)
+            gateway.get().call_end(sid, account_sid=account_sid)
         except gateway.GatewayError:  # already over, most likely: nothing to stop
             logger.info("call-out %s could not be ended (already over?)", sid)
 
 
-ACK_VIA = {"portal": "in the portal", "sms": "by text", "call": "on the call-out", "admin": "by the answering service"}
+ACK_VIA = {"portal": "in the portal", "sms": "by text", "call": "on the call-out", "admin": "by the answering service",
+           "patch": "patched through to them by the agent"}
 
 
 def _after_ack(message: Message) -> str:

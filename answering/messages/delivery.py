@@ -328,20 +328,20 @@ def _gate(delivery: Delivery, *, client: Client) -> gateway.GatewayError | None:
 def _send(delivery: Delivery, *, client: Client, interrupted: bool) -> _Result:
     message = delivery.message
     if delivery.channel in (Channel.SMS, Channel.CALL):
-        sender = _sender_number(client)
+        sender, account = sender_number(client)
         body = sms_body(message, client=client) if delivery.channel == Channel.SMS else ""
         twilio = gateway.get()
         if interrupted:
             # The last try may have reached Twilio before its worker died: ask before sending.
             sid = twilio.sent_find(channel=delivery.channel, to=delivery.address, from_=sender, body=body,
-                                   since=delivery.created - timedelta(seconds=5))
+                                   since=delivery.created - timedelta(seconds=5), account_sid=account)
             if sid:
                 return _Result(sid=sid, detail=f"Found already sent ({sid}) after an interrupted try.")
         if delivery.channel == Channel.SMS:
-            sent = twilio.sms_send(to=delivery.address, from_=sender, body=body,
+            sent = twilio.sms_send(to=delivery.address, from_=sender, body=body, account_sid=account,
                                    status_callback=twilio_url("twilio_messaging_status") + f"?client={client.schema_name}")
         else:
-            sent = twilio.call_create(to=delivery.address, from_=sender,
+            sent = twilio.call_create(to=delivery.address, from_=sender, account_sid=account,
                                       url=twilio_url("twilio_callout", client.schema_name, delivery.pk),
                                       status_callback=twilio_url("twilio_callout_status", client.schema_name, delivery.pk))
         return _Result(sid=sent.sid)
@@ -378,11 +378,13 @@ def _failed(delivery: Delivery, client: Client, exc: gateway.GatewayError) -> Ou
     return Outcome("failed" if permanent else "retry", str(exc))
 
 
-def _sender_number(client: Client) -> str:
-    number = client.phone_numbers.order_by("pk").values_list("number", flat=True).first()
-    if not number:
+def sender_number(client: Client) -> tuple[str, str]:
+    """The client's number that texts and call-outs go from, and the Twilio (sub)account
+    that owns it ("" for the platform's own account)."""
+    found = client.phone_numbers.order_by("pk").values_list("number", "twilio_account_sid").first()
+    if not found:
         raise gateway.GatewayError(f"{client.name} has no phone number to send from.", status=400)
-    return number
+    return found
 
 
 def _email_send(delivery: Delivery, *, client: Client) -> _Result:

@@ -55,7 +55,7 @@ class Message(models.Model):
                                   help_text="Quoted in texts (\"OK 4821\") when several messages await an acknowledgement.")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.CharField(max_length=160, blank=True)
-    acknowledged_via = models.CharField(max_length=10, blank=True, help_text="portal, sms, call or admin")
+    acknowledged_via = models.CharField(max_length=10, blank=True, help_text="portal, sms, call, admin or patch")
     filed_at = models.DateTimeField(null=True, blank=True, help_text="Filed away by the client: out of the inbox.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

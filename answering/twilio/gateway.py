@@ -135,27 +135,30 @@ class LiveGateway:
     def queue_dequeue(self, queue_sid: str, call_sid: str, url: str) -> None:
         self._call("the dequeue", lambda: self.client.queues(queue_sid).members(call_sid).update(url=url, method="POST"))
 
-    def sms_send(self, *, to: str, from_: str, body: str, status_callback: str) -> Sent:
-        msg = self._call("the text", lambda: self.client.messages.create(
+    # Texts and call-outs go from a client's number, on the (sub)account that owns it: Twilio
+    # refuses a From that is not on the account the request is made under (21606 / 21210).
+    def sms_send(self, *, to: str, from_: str, body: str, status_callback: str, account_sid: str = "") -> Sent:
+        msg = self._call("the text", lambda: self._account(account_sid).messages.create(
             to=to, from_=from_, body=body, status_callback=status_callback))
         return Sent(sid=msg.sid, status=msg.status or "queued")
 
-    def call_create(self, *, to: str, from_: str, url: str, status_callback: str) -> Sent:
-        call = self._call("the call", lambda: self.client.calls.create(
+    def call_create(self, *, to: str, from_: str, url: str, status_callback: str, account_sid: str = "") -> Sent:
+        call = self._call("the call", lambda: self._account(account_sid).calls.create(
             to=to, from_=from_, url=url, method="POST", status_callback=status_callback, status_callback_method="POST",
             status_callback_event=["initiated", "ringing", "answered", "completed"], timeout=30))
         return Sent(sid=call.sid, status=call.status or "queued")
 
-    def sent_find(self, *, channel: str, to: str, from_: str, body: str, since) -> str | None:
+    def sent_find(self, *, channel: str, to: str, from_: str, body: str, since, account_sid: str = "") -> str | None:
         """The SID of a text (same body) or call already made to ``to`` from ``from_`` since
         ``since``, if any: how a send interrupted by a crash learns whether it went out."""
+        account = self._account(account_sid)
         if channel == "sms":
             # One page is enough (a crash is minutes old at most); never follow next pages.
-            found = self._call("the text lookup", lambda: list(self.client.messages.page(
+            found = self._call("the text lookup", lambda: list(account.messages.page(
                 to=to, from_=from_, date_sent_after=since, page_size=20)))
             return next((m.sid for m in found if (m.body or "") == body), None)
         # Newest first; filtered here by creation time (a call not yet started has no start time).
-        found = self._call("the call lookup", lambda: list(self.client.calls.page(to=to, from_=from_, page_size=20)))
+        found = self._call("the call lookup", lambda: list(account.calls.page(to=to, from_=from_, page_size=20)))
         return next((c.sid for c in found if c.date_created is None or c.date_created >= since), None)
 
     def recording_fetch(self, recording_sid: str) -> Recording:
@@ -256,13 +259,15 @@ class SimulatedGateway:
         while self.redis.hget(SIM_HOLD, to) == when.encode():
             time.sleep(0.05)
 
-    def sms_send(self, *, to: str, from_: str, body: str, status_callback: str) -> Sent:
-        return self._outbound("sms", {"to": to, "from": from_, "body": body, "status_callback": status_callback})
+    def sms_send(self, *, to: str, from_: str, body: str, status_callback: str, account_sid: str = "") -> Sent:
+        return self._outbound("sms", {"to": to, "from": from_, "body": body, "status_callback": status_callback,
+                                      "account_sid": account_sid})
 
-    def call_create(self, *, to: str, from_: str, url: str, status_callback: str) -> Sent:
-        return self._outbound("call", {"to": to, "from": from_, "url": url, "status_callback": status_callback})
+    def call_create(self, *, to: str, from_: str, url: str, status_callback: str, account_sid: str = "") -> Sent:
+        return self._outbound("call", {"to": to, "from": from_, "url": url, "status_callback": status_callback,
+                                       "account_sid": account_sid})
 
-    def sent_find(self, *, channel: str, to: str, from_: str, body: str, since) -> str | None:
+    def sent_find(self, *, channel: str, to: str, from_: str, body: str, since, account_sid: str = "") -> str | None:
         since_ts = since.timestamp()
         for raw in self.redis.lrange(SIM_OUTBOX.format(kind=channel), 0, -1):
             record = json.loads(raw)

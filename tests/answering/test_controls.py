@@ -161,7 +161,13 @@ def test_a_warm_patch_announces_the_caller_then_hands_them_to_the_on_call_person
     assert call.run() == "patched"
     assert steps == ["dialed", "joined"]
     assert not call.on_hold_now  # off hold for Tom
-    assert _timeline(call.call_sid) == [("patched", f"Patch to Tom Tech ({TECH}): patched")]
+    timeline = _timeline(call.call_sid)
+    assert timeline[0] == ("patched", f"Patch to Tom Tech ({TECH}): patched")
+    # Tom spoke to the caller: that is his acknowledgement, and the escalation stops.
+    assert timeline[1] == ("acknowledged", "By Tom Tech (patched through to them by the agent).")
+    with schema_context("bobsplumbing"):
+        message = Message.objects.get(call_sid=call.call_sid)
+    assert (message.acknowledged_by, message.acknowledged_via) == ("Tom Tech", "patch")
     session = CallSession.objects.get(call_sid=call.call_sid)
     assert session.state == "wrap_up"  # Ben's part ended when he handed the caller over
     assert AgentPresence.objects.get(agent=world.ben).reason.startswith("Patched to Tom Tech.")

@@ -207,6 +207,19 @@ def test_an_urgent_message_texts_and_calls_the_on_call_tech_at_once(bobs, sim, o
     assert statuses[:3] == ["received", "escalation", "queued"] and statuses.count("sent") == 2
 
 
+def test_a_subaccount_clients_texts_and_call_outs_go_from_its_own_account(bobs, sim, on_commit):
+    """The client's number lives on its own Twilio subaccount: Twilio would refuse it as the
+    From of a request made on the platform's account (the contract test checks the paths)."""
+    from tenants.models import PhoneNumber
+
+    sub = "AC" + "7" * 32
+    PhoneNumber.objects.filter(client=bobs.client).update(twilio_account_sid=sub)
+    take(on_commit)
+    [text] = sim.sent("sms", DANA_MOBILE)
+    [call] = sim.sent("call", DANA_PHONE)
+    assert text["from"] == BOB_NUMBER and text["account_sid"] == sub and call["account_sid"] == sub
+
+
 def test_nobody_acknowledging_escalates_through_the_chain_twice_then_alerts_the_supervisors(bobs, sim, on_commit):
     message = take(on_commit)
     at = wait_is_over(message, on_commit)  # after 5 minutes: text everyone in the team

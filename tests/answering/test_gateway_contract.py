@@ -153,3 +153,23 @@ def test_a_subaccount_clients_conference_is_worked_on_its_own_account(gateway):
     gateway.participant_remove(conference_sid=CONFERENCE, call_sid=CALL, account_sid=SUBACCOUNT)
     assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Conferences/{CONFERENCE}/Participants/{CALL}.json"
     assert gateway.client.http_client._test_only_last_request.method == "DELETE"
+
+
+def test_a_subaccount_clients_texts_and_call_outs_go_from_its_own_account(gateway):
+    """Twilio refuses a From number that is not on the account the request is made under."""
+    from datetime import datetime, timezone
+
+    gateway.sms_send(to="+12125550201", from_="+12125550111", body="[Bob's Plumbing] URGENT message",
+                     status_callback="https://switchboard.example.com/twilio/messaging/status?client=bobs",
+                     account_sid=SUBACCOUNT)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Messages.json"
+    gateway.call_create(to="+12125550202", from_="+12125550111", url="https://switchboard.example.com/twilio/callout/bobs/1",
+                        status_callback="https://switchboard.example.com/twilio/callout/bobs/1/status",
+                        account_sid=SUBACCOUNT)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Calls.json"
+    since = datetime(2026, 1, 6, 23, 0, tzinfo=timezone.utc)
+    gateway.sent_find(channel="call", to="+12125550202", from_="+12125550111", body="", since=since,
+                      account_sid=SUBACCOUNT)
+    assert _path(gateway) == f"/2010-04-01/Accounts/{SUBACCOUNT}/Calls.json"
+    gateway.sms_send(to="+12125550201", from_="+12125550111", body="x", status_callback="https://x.example/s")
+    assert _path(gateway) == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"

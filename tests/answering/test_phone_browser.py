@@ -276,3 +276,97 @@ def test_an_agent_transfers_a_caller_to_a_colleague_whose_browser_phone_answers(
             CallSession.objects.filter(call_sid=call.call_sid).delete()
             AgentPresence.objects.filter(agent__in=[world.ben, world.ana]).delete()
         _phones_forget(world.ben, world.ana)
+
+
+def test_a_whole_call_on_the_browser_phone_whose_caller_hangs_up_mid_script(
+        world, open_flow, asgi_server, celery_worker, browser, django_db_blocker):
+    """The issue's whole call: the offer rings and notifies, accept, the browser phone answers,
+    hold and resume, the caller hangs up mid-script, the agent still saves what was taken, the
+    wrap-up ends."""
+    from answering.acd import consoles
+    from answering.models import AnsweringSettings, Message, Script
+    from answering.scripts.services import script_import_json
+    from tests.conftest import BOB_SCRIPT
+
+    consoles.forget(world.ben.pk)
+    with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+        script_import_json(data=BOB_SCRIPT)
+        wrap_before = AnsweringSettings.objects.get().wrap_up_seconds
+        AnsweringSettings.objects.update(wrap_up_seconds=2)
+    base = f"http://localhost:{asgi_server}"
+    context = browser.new_context()
+    context.grant_permissions(["notifications"], origin=base)
+    context.add_init_script(LOOKING_ELSEWHERE)
+    page = context.new_page()
+    call = SimulatedCall(to=BOB_NUMBER, from_="+12125550067", digits=["2"], say=lambda line: None,
+                         transport=http_transport(f"http://127.0.0.1:{asgi_server}", host="localhost"),
+                         hold_poll_seconds=0.1, max_queue_seconds=30, max_conference_seconds=90)
+    caller = threading.Thread(target=call.run, daemon=True)
+    try:
+        page.goto(f"{base}/accounts/login/?next=/console/")
+        page.locator("#id_username").fill("ben@switchboard.test")
+        page.locator("#id_password").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/console/")
+        page.locator("#status").filter(has_text="offline").wait_for()
+        page.locator("[data-status=available]").click()
+        page.locator("#phone[data-phone=ready]").wait_for(timeout=10000)
+
+        caller.start()
+        page.locator("#offer").wait_for(state="visible", timeout=15000)
+        page.locator("#phone[data-ringing='1']").wait_for(timeout=5000)
+        assert page.evaluate("window.__notes") == ["Incoming call · Bob's Plumbing"]
+        page.locator("#accept").click()
+        page.locator("#phone[data-phone=in-call]").wait_for(timeout=15000)
+        _until(lambda: call.outcome == "answered")
+
+        # The script's first step, one greeting; hold and resume while the caller thinks.
+        page.locator("#script-say").filter(has_text="Is anyone in danger?").wait_for(timeout=10000)
+        assert page.locator("#call-say").is_hidden()
+        hold = page.locator("#call-controls [data-control=hold]")
+        hold.wait_for(timeout=10000)
+        page.wait_for_function("!document.querySelector('#call-controls [data-control=hold]').disabled", timeout=10000)
+        hold.click()
+        page.locator("#call-controls .pill.held").wait_for(timeout=10000)
+        _until(lambda: call.on_hold_now)
+        page.locator("#call-controls [data-control=resume]").click()
+        page.locator("#call-controls [data-control=hold]").wait_for(timeout=10000)
+        _until(lambda: not call.on_hold_now)
+
+        page.locator("#f-in_danger").select_option("no")
+        page.locator("#script-next").click()
+        page.locator("#script-say").filter(has_text="May I have your name").wait_for()
+        page.locator("#f-name").fill("Robin Vale")
+
+        # The caller hangs up before giving a number: what was taken is kept, the wrap-up waits.
+        call.hang_up()
+        caller.join(20)
+        assert not caller.is_alive()
+        page.locator("#call-notice").filter(has_text="Caller hung up").wait_for(timeout=10000)
+        assert page.locator("#f-name").input_value() == "Robin Vale"
+        page.wait_for_timeout(3000)  # longer than the client's wrap-up: it waits for the save
+        assert page.locator("#call-state").inner_text() == "wrap-up · waits until you save"
+
+        page.locator("#save-taken").click()
+        page.locator("#finish").wait_for(state="visible", timeout=10000)
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            message = Message.objects.get(call_sid=call.call_sid)
+            assert message.fields["name"] == "Robin Vale"
+            assert CallRecord.objects.get(call_sid=call.call_sid).caller_hung_up
+        page.locator("#finish").click()
+        page.locator("#status").filter(has_text="available").wait_for(timeout=15000)
+        assert page.locator("#call").is_hidden()
+    finally:
+        call.hang_up()
+        caller.join(10) if caller.is_alive() else None
+        page.close()
+        context.close()
+        with django_db_blocker.unblock():
+            with schema_context("bobsplumbing"):
+                Message.objects.filter(call_sid=call.call_sid).delete()
+                CallRecord.objects.filter(call_sid=call.call_sid).delete()
+                Script.objects.filter(key="service").delete()
+                AnsweringSettings.objects.update(wrap_up_seconds=wrap_before)
+            CallSession.objects.filter(call_sid=call.call_sid).delete()
+            AgentPresence.objects.filter(agent=world.ben).delete()
+        _phones_forget(world.ben)

@@ -187,3 +187,14 @@ def test_a_delivery_twilio_reports_failed_redraws_the_wallboards(world, pushed, 
             assert delivery.delivery_status_record(delivery=attempt, provider_status="undelivered",
                                                    error_code="30003", client=world.bobs)
     assert (live.SUPERVISORS_GROUP, {"type": "alerts_changed"}) in pushed
+
+
+def test_an_agent_wrapping_up_two_calls_shows_the_newest_ones_client(world):
+    """Back to work during one call's wrap-up, then wrapping up the next: the board names the client
+    of the newer call (seen in the #15 drill: the older call's client was shown)."""
+    now = timezone.now()
+    AgentPresence.objects.update_or_create(agent=world.ana, defaults={"status": "wrap_up", "since": now})
+    _session(world.bobs, CallSession.State.WRAP_UP, agent=world.ana, queued_at=now - timedelta(minutes=3))
+    _session(world.charlies, CallSession.State.WRAP_UP, agent=world.ana, queued_at=now - timedelta(minutes=1))
+    agents = {a["name"]: a for a in wallboard_snapshot()["agents"]}
+    assert agents["Ana Agent"]["client"] == "Charlie's Clinic"

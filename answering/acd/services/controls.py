@@ -438,11 +438,17 @@ def _outcome(session: CallSession, conf: dict, third: dict, outcome: str, detail
         status = outcome
     text = f"{what.capitalize()} {third.get('name')} ({third.get('to')}): {outcome}" + (f" ({detail})" if detail else "")
     event = {"status": status, "detail": text[:300], "at": timezone.now().isoformat()}
+    if outcome == "patched" and third.get("kind") == "patch":
+        # The on-call person has spoken to the caller: that is their acknowledgement, so the
+        # escalation stops (no texts to them about the call they just took, no owner woken).
+        event["acknowledged_by"] = third.get("name") or third.get("to") or "the on-call person"
     if not _timeline_write(session, [event]):
         conf["events"] = [*conf.get("events", []), event]
 
 
 def _timeline_write(session: CallSession, events: list[dict]) -> bool:
+    # Imported here: answering.messages imports the ACD's models, so the ACD imports it late.
+    from answering.messages.acknowledge import message_acknowledge
     from answering.models import DeliveryEvent, Message
 
     with schema_context(session.client.schema_name):
@@ -451,6 +457,8 @@ def _timeline_write(session: CallSession, events: list[dict]) -> bool:
             return False
         for event in events:
             DeliveryEvent.objects.create(message=message, status=event["status"], detail=event["detail"])
+            if event.get("acknowledged_by"):
+                message_acknowledge(message=message, by=event["acknowledged_by"], via="patch", client=session.client)
     return True
 
 
