@@ -58,7 +58,8 @@ class BusinessHoursAdmin(ClientDataModelAdmin):
 
 
 @admin.register(Closure, site=client_data_admin)
-class ClosureAdmin(ClientDataModelAdmin):
+class ClosureAdmin(ClientTimeZoneAdmin, ClientDataModelAdmin):
+    # Typed and shown in the client's zone: "closed from 17:00" means the client's 17:00.
     list_display = ("name", "starts", "ends")
 
 

@@ -120,6 +120,6 @@ class RotationAdmin(ClientDataModelAdmin):
 
 
 @admin.register(Override, site=client_data_admin)
-class OverrideAdmin(ClientDataModelAdmin):
+class OverrideAdmin(ClientTimeZoneAdmin, ClientDataModelAdmin):  # typed and shown in the client's zone
     list_display = ("team", "person", "starts", "ends", "note")
     list_filter = ("team",)

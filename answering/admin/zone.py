@@ -15,7 +15,8 @@ WHEN = "D j M Y, H:i:s T"
 
 class ClientTimeZoneAdmin:
     """Renders the list and the change page inside the client's zone: a TemplateResponse
-    renders after the view returns, so it is rendered here, while the zone is on."""
+    renders after the view returns, so it is rendered here, while the zone is on. A form
+    posted to the change page is read in the zone too, so a time typed is the client's."""
 
     def _in_client_zone(self, request, view, *args, **kwargs):
         client = getattr(request, "tenant", None)

@@ -304,6 +304,10 @@
     saveDraft();
   }
 
+  const DISPOSITION_FOR_END = {message: "message_taken", dispatch: "dispatched", transfer: "transferred",
+                               log: "information"};
+  $("disposition").addEventListener("change", () => { guide.dispositionChosen = true; });
+
   function renderEnd() {
     guide.shown = END;
     $("script-form").hidden = true; $("script-end").hidden = false;
@@ -317,6 +321,8 @@
     $("message-take").hidden = !owesMessage;
     $("end-back").hidden = guide.messageTaken;
     $("finish-form").hidden = owesMessage;
+    // The disposition the script's end implies, until the agent picks another.
+    if (!guide.dispositionChosen && DISPOSITION_FOR_END[end.action]) $("disposition").value = DISPOSITION_FOR_END[end.action];
     renderNotice();
     (owesMessage ? $("message-take") : $("finish")).focus();
   }

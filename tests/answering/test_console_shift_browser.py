@@ -215,3 +215,44 @@ def test_a_declined_call_goes_to_another_agent_and_the_console_says_why(world, a
         _forget(world, django_db_blocker, call)
         with django_db_blocker.unblock():
             AgentPresence.objects.filter(agent=world.ana).delete()
+
+
+def test_the_disposition_follows_the_scripts_end(world, asgi_server, celery_worker, browser, django_db_blocker):
+    """A script that ends in a dispatch is finished as "Dispatched on-call" unless the agent picks
+    another (the #15 drill recorded a patched emergency as "Message taken")."""
+    from answering.acd import consoles
+    from answering.scripts.services import script_import_json
+
+    consoles.forget(world.ben.pk)
+    with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+        script_import_json(data=BOB_SCRIPT)
+    base = f"http://localhost:{asgi_server}"
+    page = browser.new_page()
+    call = None
+    try:
+        _open_console(page, base, "ben@switchboard.test")
+        page.keyboard.press("1")
+        page.locator("#status").filter(has_text="available").wait_for()
+        call = _queue_call(world, django_db_blocker, from_number="+12125550081", menu_choice="open:2")
+        page.locator("#offer").wait_for(state="visible", timeout=10000)
+        page.keyboard.press("a")
+        page.locator("#script").wait_for(state="visible", timeout=10000)
+        page.locator("#f-in_danger").select_option("yes")
+        page.locator("#script-next").click()
+        page.locator("#script-say").filter(has_text="reaching the technician on call").wait_for()
+        page.locator("#script-next").click()
+        page.locator("#message-take").wait_for(state="visible")
+        page.locator("#message-take").click()
+        page.locator("#finish").wait_for(state="visible")
+        assert page.locator("#disposition").input_value() == "dispatched"
+        page.locator("#disposition").select_option("information")  # the agent's choice stands
+        page.locator("#finish").click()
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            _wait_for(lambda: CallRecord.objects.get(call_sid=call.call_sid).disposition == "information",
+                      "the agent's disposition was not recorded")
+    finally:
+        page.close()
+        _forget(world, django_db_blocker, call)
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            Message.objects.filter(call_sid=getattr(call, "call_sid", "")).delete()
+            Script.objects.filter(key="service").delete()
