@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 import socket
 import time
+import uuid
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.test import Client as HttpClient
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from websockets.sync.client import connect
 
 from answering.acd import services as acd
+from answering.acd.models import AgentPresence, CallSession
 from answering.flow.services import call_flow_replace
-from answering.twilio.simulator import SimulatedCall, test_client_transport
-from tests.conftest import PLATFORM_HOST
+from answering.models import CallRecord
+from answering.twilio.simulator import SimulatedCall, new_call_sid, signature, test_client_transport
+from tests.conftest import PASSWORD, PLATFORM_HOST
 
+PUBLIC = "http://localhost:8000"  # what the test settings' PUBLIC_BASE_URL is: webhooks are signed for it
 ALWAYS = [(d, "00:00", "23:59:59") for d in range(7)]
 
 BOB_FLOW = {
@@ -163,3 +169,86 @@ def available(world, eager_celery, on_commit):
             return acd.agent_status_set(agent=agent, status="available")
 
     return make
+
+
+# --- Helpers shared by the console, phone and webhook tests -----------------------------------
+
+def _open_console(page, base: str, email: str) -> None:
+    page.goto(f"{base}/accounts/login/?next=/console/")
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/console/")
+    page.locator("#status").filter(has_text="offline").wait_for()
+
+
+def _queue_call(world, django_db_blocker, **fields) -> CallSession:
+    """A committed queued call for Bob's Plumbing, handed to the real worker to dispatch — what
+    the queueing webhook does (this thread holds Playwright's event loop, so no inline push)."""
+    from answering.acd import tasks
+
+    with django_db_blocker.unblock():
+        call = CallSession.objects.create(
+            call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
+            state=CallSession.State.QUEUED, queued_at=timezone.now(), **fields)
+    tasks.acd_dispatch_task.delay()
+    return call
+
+
+def _forget(world, django_db_blocker, call: CallSession | None) -> None:
+    """Remove what a test committed: the call, its record and message, Ben's presence."""
+    from answering.models import Message
+
+    with django_db_blocker.unblock():
+        if call is not None:
+            with schema_context("bobsplumbing"):
+                Message.objects.filter(call_sid=call.call_sid).delete()
+                CallRecord.objects.filter(call_sid=call.call_sid).delete()
+            CallSession.objects.filter(pk=call.pk).delete()
+        AgentPresence.objects.filter(agent=world.ben).delete()
+
+
+def _console(port: int, session_key: str | None, host: str = "localhost"):
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"} if session_key else {}
+    sock = socket.create_connection(("127.0.0.1", port))
+    return connect(f"ws://{host}:{port}/ws/agent/", sock=sock, origin=f"http://{host}:{port}",
+                   additional_headers=headers, open_timeout=10)
+
+
+@pytest.fixture
+def clean(world, django_db_blocker):
+    """Committed rows for other processes; removed afterwards."""
+    from answering.acd import consoles
+
+    made: list[CallSession] = []
+    for agent in (world.ana, world.ben):
+        consoles.forget(agent.pk)
+
+    def queued_call(client) -> CallSession:
+        with django_db_blocker.unblock():
+            session = CallSession.objects.create(
+                call_sid="CA" + uuid.uuid4().hex, client=client, to_number="+12125550111",
+                from_number="+12125550042", state=CallSession.State.QUEUED, queued_at=timezone.now())
+        made.append(session)
+        return session
+
+    yield queued_call
+    with django_db_blocker.unblock():
+        for session in made:
+            with schema_context(session.client.schema_name):
+                CallRecord.objects.filter(call_sid=session.call_sid).delete()
+            CallSession.objects.filter(pk=session.pk).delete()
+        AgentPresence.objects.filter(agent__in=[world.ana, world.ben]).delete()
+
+
+def _post(path: str, params: dict, *, sign_url: str | None = None, token: str | None = None, signed: bool = True,
+          host: str = "localhost"):
+    headers = {}
+    if signed:
+        headers["HTTP_X_TWILIO_SIGNATURE"] = signature(sign_url or PUBLIC + path, params, token)
+    return Client().post(path, params, HTTP_HOST=host, **headers)
+
+
+def _incoming(call_sid: str | None = None, **extra) -> dict:
+    return {"CallSid": call_sid or new_call_sid(), "AccountSid": "AC" + "0" * 32, "From": "+12125559876",
+            "To": BOB_NUMBER, "CallStatus": "ringing", "Direction": "inbound", **extra}

@@ -19,44 +19,10 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from answering.acd.models import AgentPresence, CallSession
-from answering.models import CallRecord
-from tests.answering.conftest import _until, _wallboard
+from tests.answering.conftest import _console, _until, _wallboard
 from tests.conftest import BOB_SCRIPT, _push
 
 pytestmark = pytest.mark.processes
-
-
-def _console(port: int, session_key: str | None, host: str = "localhost"):
-    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"} if session_key else {}
-    sock = socket.create_connection(("127.0.0.1", port))
-    return connect(f"ws://{host}:{port}/ws/agent/", sock=sock, origin=f"http://{host}:{port}",
-                   additional_headers=headers, open_timeout=10)
-
-
-@pytest.fixture
-def clean(world, django_db_blocker):
-    """Committed rows for other processes; removed afterwards."""
-    from answering.acd import consoles
-
-    made: list[CallSession] = []
-    for agent in (world.ana, world.ben):
-        consoles.forget(agent.pk)
-
-    def queued_call(client) -> CallSession:
-        with django_db_blocker.unblock():
-            session = CallSession.objects.create(
-                call_sid="CA" + uuid.uuid4().hex, client=client, to_number="+12125550111",
-                from_number="+12125550042", state=CallSession.State.QUEUED, queued_at=timezone.now())
-        made.append(session)
-        return session
-
-    yield queued_call
-    with django_db_blocker.unblock():
-        for session in made:
-            with schema_context(session.client.schema_name):
-                CallRecord.objects.filter(call_sid=session.call_sid).delete()
-            CallSession.objects.filter(pk=session.pk).delete()
-        AgentPresence.objects.filter(agent__in=[world.ana, world.ben]).delete()
 
 
 def test_a_console_gets_a_whole_snapshot_of_what_the_agent_serves(world, asgi_server, clean):

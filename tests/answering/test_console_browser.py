@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering.acd.models import AgentPresence, CallSession
 from answering.models import CallRecord
-from tests.conftest import BOB_SCRIPT, PASSWORD
+from tests.answering.conftest import _forget, _open_console, _queue_call
+from tests.conftest import BOB_SCRIPT
 from tests.processes import ARTIFACTS
 
 pytestmark = pytest.mark.processes
-
-
-def _open_console(page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/?next=/console/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{base}/console/")
-    page.locator("#status").filter(has_text="offline").wait_for()
-
-
-def _queue_call(world, django_db_blocker, **fields) -> CallSession:
-    """A committed queued call for Bob's Plumbing, handed to the real worker to dispatch — what
-    the queueing webhook does (this thread holds Playwright's event loop, so no inline push)."""
-    from answering.acd import tasks
-
-    with django_db_blocker.unblock():
-        call = CallSession.objects.create(
-            call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
-            state=CallSession.State.QUEUED, queued_at=timezone.now(), **fields)
-    tasks.acd_dispatch_task.delay()
-    return call
 
 
 def _push_from_thread(group: str, payload: dict) -> None:
@@ -48,19 +24,6 @@ def _push_from_thread(group: str, payload: dict) -> None:
     thread = threading.Thread(target=live.push, args=(group, payload))
     thread.start()
     thread.join(10)
-
-
-def _forget(world, django_db_blocker, call: CallSession | None) -> None:
-    """Remove what a test committed: the call, its record and message, Ben's presence."""
-    from answering.models import Message
-
-    with django_db_blocker.unblock():
-        if call is not None:
-            with schema_context("bobsplumbing"):
-                Message.objects.filter(call_sid=call.call_sid).delete()
-                CallRecord.objects.filter(call_sid=call.call_sid).delete()
-            CallSession.objects.filter(pk=call.pk).delete()
-        AgentPresence.objects.filter(agent=world.ben).delete()
 
 
 def test_an_agent_takes_a_call_with_the_keyboard(world, asgi_server, celery_worker, browser, django_db_blocker):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,22 +16,11 @@ from django_tenants.utils import schema_context
 
 from answering.acd.models import AgentPresence, CallSession
 from answering.models import AnsweringSettings, CallRecord, KnowledgeFact, Message, Script
-from tests.answering.test_console_browser import _forget, _open_console
+from tests.answering.conftest import _forget, _open_console, _queue_call
 from tests.conftest import BOB_SCRIPT
 from tests.processes import ARTIFACTS
 
 pytestmark = pytest.mark.processes
-
-
-def _queue_call(world, django_db_blocker, **fields) -> CallSession:
-    from answering.acd import tasks
-
-    with django_db_blocker.unblock():
-        call = CallSession.objects.create(
-            call_sid="CA" + uuid.uuid4().hex, client=world.bobs, to_number="+12125550111",
-            state=CallSession.State.QUEUED, queued_at=timezone.now(), **fields)
-    tasks.acd_dispatch_task.delay()
-    return call
 
 
 def _in_thread(django_db_blocker, work) -> None:

@@ -12,8 +12,7 @@ from django_tenants.utils import schema_context
 
 from answering.acd.models import CallSession
 from answering.models import CallRecord, KnowledgeFact, Script
-from tests.answering.conftest import _until
-from tests.answering.test_console import _console, clean  # noqa: F401 — the fixture, shared
+from tests.answering.conftest import _console, _until
 from tests.conftest import BOB_SCRIPT
 
 pytestmark = pytest.mark.processes

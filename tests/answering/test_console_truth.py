@@ -281,7 +281,7 @@ def test_who_is_on_call_now_is_on_the_pop(world, scripted_call):
 
 
 def test_the_callers_city_and_state_are_kept_from_the_first_webhook(world, flows):
-    from tests.answering.test_webhooks import _incoming, _post
+    from tests.answering.conftest import _incoming, _post
 
     params = _incoming(FromCity="BROOKLYN", FromState="NY")
     assert _post("/twilio/voice/incoming", params).status_code == HTTPStatus.OK

@@ -9,23 +9,9 @@ from django.test import Client
 
 from answering.acd.models import CallSession, TwilioAccount, TwilioRequest
 from answering.twilio.simulator import new_call_sid, signature
-from tests.answering.conftest import BOB_FLOW, BOB_NUMBER, CHARLIE_NUMBER
+from tests.answering.conftest import BOB_FLOW, BOB_NUMBER, CHARLIE_NUMBER, PUBLIC, _incoming, _post
 
 pytestmark = pytest.mark.django_db
-PUBLIC = "http://localhost:8000"
-
-
-def _post(path: str, params: dict, *, sign_url: str | None = None, token: str | None = None, signed: bool = True,
-          host: str = "localhost"):
-    headers = {}
-    if signed:
-        headers["HTTP_X_TWILIO_SIGNATURE"] = signature(sign_url or PUBLIC + path, params, token)
-    return Client().post(path, params, HTTP_HOST=host, **headers)
-
-
-def _incoming(call_sid: str | None = None, **extra) -> dict:
-    return {"CallSid": call_sid or new_call_sid(), "AccountSid": "AC" + "0" * 32, "From": "+12125559876",
-            "To": BOB_NUMBER, "CallStatus": "ringing", "Direction": "inbound", **extra}
 
 
 @pytest.mark.parametrize("path", ["/twilio/voice/incoming", "/twilio/voice/status", "/twilio/voice/fallback",
