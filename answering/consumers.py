@@ -17,8 +17,6 @@ from answering.acd.selectors import agent_clients, agent_snapshot
 from answering.acd.tasks import agent_console_gone_task
 from answering.messages import services
 from answering.metrics import wallboard_snapshot
-from answering.scripts.answers import step_answers_clean
-from answering.scripts.rendering import script_next_step
 from answering.selectors import knowledge_search
 from tenants.selectors import client_list
 from tenants.websocket import ClientConsumer
@@ -142,26 +140,16 @@ class AgentConsumer(ClientConsumer):
                 services.call_draft_save(session=session, draft=content)
                 return None
             if action == "script_next":
-                version = acd.call_script_pin(session)
-                step = str(content.get("step", ""))
                 try:
-                    values, errors = step_answers_clean(version=version, step=step, answers=answers,
-                                                        time_zone=session.client.time_zone)
+                    nxt = services.call_script_next(session=session, step=str(content.get("step", "")),
+                                                    answers=answers, trail=content.get("trail") or [])
                 except KeyError:
                     return {"type": "error", "message": "That step is not in this call's script."}
-                if errors:  # said at this step, not at Save
-                    return {"type": "step_errors", "step": step, "errors": errors}
-                try:
-                    nxt = script_next_step(version=version, step=step, answers={**answers, **values})
                 except ValueError:  # a branch question left unanswered: ask it, don't fail
                     return {"type": "error", "message": "Answer this step's question to go on."}
-                end = None if nxt.end is None else {"action": nxt.end.action, "urgency": nxt.end.urgency,
-                                                    "category": nxt.end.category, "transfer_to": nxt.end.transfer_to}
-                trail = [str(t) for t in content.get("trail") or []][:50]
-                services.call_draft_save(session=session, draft={
-                    "step": nxt.step or step, "trail": [*trail, step] if nxt.step else trail,
-                    "answers": answers, "end": end})
-                return {"type": "script_next", "from": step, "step": nxt.step, "end": end}
+                if nxt.errors:  # said at this step, not at Save
+                    return {"type": "step_errors", "step": nxt.step, "errors": nxt.errors}
+                return {"type": "script_next", "from": nxt.step, "step": nxt.next_step, "end": nxt.end}
             if action == "message_take":
                 try:
                     message = services.call_message_take(session=session, agent=self.user, answers=answers)

@@ -3,6 +3,8 @@ ending their part of a call. In the client's schema."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -11,7 +13,7 @@ from answering.acd.models import CallSession
 from answering.messages.acknowledge import sms_acknowledge
 from answering.messages.delivery import message_deliver
 from answering.models import CallRecord, InboundSMS, Message
-from answering.scripts.answers import script_answers_clean, script_answers_taken
+from answering.scripts.answers import script_answers_clean, script_answers_taken, step_answers_clean
 from answering.scripts.rendering import script_next_step
 from answering.scripts.selectors import current_client_time_zone
 from answering.twilio import gateway
@@ -168,6 +170,35 @@ def call_draft_save(*, session, draft: dict) -> None:
     if Message.objects.filter(call_sid=session.call_sid).exists():
         return
     CallRecord.objects.filter(call_sid=session.call_sid).update(draft=kept)
+
+
+@dataclass(frozen=True)
+class ScriptNext:
+    """Where the agent's Next leads: this step's errors (said at this step, not at Save), or
+    the next step, or the script's end (as the console and the draft keep it)."""
+    step: str
+    errors: dict[str, list[str]]
+    next_step: str | None = None
+    end: dict | None = None
+
+
+def call_script_next(*, session, step: str, answers: dict, trail: list) -> ScriptNext:
+    """The agent's Next on the call's script: this step's answers checked as Save checks
+    them; when they pass, the draft moves on with them (``trail``: the steps behind, for
+    Back). Raises KeyError for a step not in the call's script, ValueError for a branch
+    question left unanswered."""
+    version = acd.call_script_pin(session)
+    values, errors = step_answers_clean(version=version, step=step, answers=answers,
+                                        time_zone=session.client.time_zone)
+    if errors:
+        return ScriptNext(step=step, errors=errors)
+    nxt = script_next_step(version=version, step=step, answers={**answers, **values})
+    end = None if nxt.end is None else {"action": nxt.end.action, "urgency": nxt.end.urgency,
+                                        "category": nxt.end.category, "transfer_to": nxt.end.transfer_to}
+    trail = [str(t) for t in trail or []][:50]
+    call_draft_save(session=session, draft={"step": nxt.step or step, "trail": [*trail, step] if nxt.step else trail,
+                                            "answers": answers, "end": end})
+    return ScriptNext(step=step, errors={}, next_step=nxt.step, end=end)
 
 
 def _end_reached(version, answers: dict):

@@ -85,6 +85,26 @@ def field_clean(spec: Mapping[str, Any], raw: Any, *, time_zone: str) -> Any:
     return text
 
 
+def _fields_clean(fields: list[dict], answers: Mapping[str, Any], *, time_zone: str,
+                  required: bool = True) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Some fields' answers, each cleaned by its type: the values, and the errors by field (a
+    required field left empty is one, unless ``required`` is off: a caller who hung up)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for spec in fields:
+        try:
+            value = field_clean(spec, answers.get(spec["name"]), time_zone=time_zone)
+        except ValidationError as exc:
+            errors[spec["name"]] = exc.messages
+            continue
+        if value is None:
+            if required and spec["required"]:
+                errors[spec["name"]] = [f"{spec['label']}: this answer is required."]
+            continue
+        values[spec["name"]] = value
+    return values, errors
+
+
 def script_answers_clean(*, version: ScriptVersion | Mapping[str, Any], answers: Mapping[str, Any],
                          time_zone: str) -> CleanedAnswers:
     """Walk the script from its first step with ``answers``, cleaning each field on the way.
@@ -103,17 +123,9 @@ def script_answers_clean(*, version: ScriptVersion | Mapping[str, Any], answers:
             errors.setdefault("__all__", []).append(f"These answers go round in a loop at step “{step}”.")
             return CleanedAnswers(values, errors, path, None)
         path.append(step)
-        for spec in by_key[step]["fields"]:
-            try:
-                value = field_clean(spec, answers.get(spec["name"]), time_zone=time_zone)
-            except ValidationError as exc:
-                errors[spec["name"]] = exc.messages
-                continue
-            if value is None:
-                if spec["required"]:
-                    errors[spec["name"]] = [f"{spec['label']}: this answer is required."]
-                continue
-            values[spec["name"]] = value
+        step_values, step_errors = _fields_clean(by_key[step]["fields"], answers, time_zone=time_zone)
+        values.update(step_values)
+        errors.update(step_errors)
         if errors:
             return CleanedAnswers(values, errors, path, None)
         nxt = script_next_step(version=d, step=step, answers=values)
@@ -130,20 +142,7 @@ def step_answers_clean(*, version: ScriptVersion | Mapping[str, Any], step: str,
     current = next((s for s in d["steps"] if s["key"] == step), None)
     if current is None:
         raise KeyError(f"No step “{step}” in script “{d['key']}”.")
-    values: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    for spec in current["fields"]:
-        try:
-            value = field_clean(spec, answers.get(spec["name"]), time_zone=time_zone)
-        except ValidationError as exc:
-            errors[spec["name"]] = exc.messages
-            continue
-        if value is None:
-            if spec["required"]:
-                errors[spec["name"]] = [f"{spec['label']}: this answer is required."]
-            continue
-        values[spec["name"]] = value
-    return values, errors
+    return _fields_clean(current["fields"], answers, time_zone=time_zone)
 
 
 def script_answers_taken(*, version: ScriptVersion | Mapping[str, Any], answers: Mapping[str, Any],
@@ -155,14 +154,9 @@ def script_answers_taken(*, version: ScriptVersion | Mapping[str, Any], answers:
     full = script_answers_clean(version=d, answers=answers, time_zone=time_zone)
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
-    for s in d["steps"]:
-        for spec in s["fields"]:
-            try:
-                value = field_clean(spec, answers.get(spec["name"]), time_zone=time_zone)
-            except ValidationError as exc:
-                errors[spec["name"]] = exc.messages
-                continue
-            if value is not None:
-                values[spec["name"]] = value
+    for step in d["steps"]:
+        step_values, step_errors = _fields_clean(step["fields"], answers, time_zone=time_zone, required=False)
+        values.update(step_values)
+        errors.update(step_errors)
     end = full.end if not full.errors else None
     return CleanedAnswers(values, errors, full.path, end or EndAction(action="message", urgency="normal"))

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.db import transaction
 from django.test import Client as HttpClient
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -17,8 +17,9 @@ from websockets.sync.client import connect
 
 from answering.acd import services as acd
 from answering.acd.models import AgentPresence, CallSession
+from answering.flow import cache as flow_cache
 from answering.flow.services import call_flow_replace
-from answering.models import CallRecord
+from answering.models import BusinessHours, CallRecord, MenuOption, Prompt
 from answering.twilio.simulator import SimulatedCall, new_call_sid, signature, test_client_transport
 from tests.conftest import PASSWORD, PLATFORM_HOST
 
@@ -246,9 +247,24 @@ def _post(path: str, params: dict, *, sign_url: str | None = None, token: str | 
     headers = {}
     if signed:
         headers["HTTP_X_TWILIO_SIGNATURE"] = signature(sign_url or PUBLIC + path, params, token)
-    return Client().post(path, params, HTTP_HOST=host, **headers)
+    return HttpClient().post(path, params, HTTP_HOST=host, **headers)
 
 
 def _incoming(call_sid: str | None = None, **extra) -> dict:
     return {"CallSid": call_sid or new_call_sid(), "AccountSid": "AC" + "0" * 32, "From": "+12125559876",
             "To": BOB_NUMBER, "CallStatus": "ringing", "Direction": "inbound", **extra}
+
+
+@pytest.fixture
+def open_flow(world, django_db_blocker):
+    """Bob's flow, open at every hour, committed for the server; the flow before it put back after."""
+    models = (BusinessHours, MenuOption, Prompt)
+    with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+        kept = {model: list(model.objects.all()) for model in models}
+        call_flow_replace(**BOB_FLOW)
+    yield
+    with django_db_blocker.unblock(), schema_context("bobsplumbing"), transaction.atomic():
+        for model in models:
+            model.objects.all().delete()
+            model.objects.bulk_create(kept[model])
+        flow_cache.flow_changed("bobsplumbing")

@@ -23,15 +23,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from answering.acd.models import CallSession, TwilioRequest
-from answering.flow import cache as flow_cache
-from answering.flow.services import call_flow_replace
-from answering.models import BusinessHours, CallRecord, MenuOption, Message, Prompt, VoicemailMessage
+from answering.models import CallRecord, Message, VoicemailMessage
 from answering.twilio.simulator import http_transport, new_call_sid, signature
-from tests.answering.conftest import BOB_FLOW, BOB_NUMBER
+from tests.answering.conftest import BOB_NUMBER
 from tests.processes import ROOT, _env, _port_open, _stop, _test_database_url, _wait_for, free_port
 
 pytestmark = pytest.mark.processes
@@ -150,21 +148,6 @@ def _voicemail_twiml(status: int, body: str) -> bool:
 
 def _greeting(status: int, body: str) -> bool:
     return status == 200 and "<Gather" in body and "<Record" not in body
-
-
-@pytest.fixture
-def open_flow(world, django_db_blocker):
-    """Bob's flow, open at every hour, committed for the server; the flow before it put back after."""
-    models = (BusinessHours, MenuOption, Prompt)
-    with django_db_blocker.unblock(), schema_context("bobsplumbing"):
-        kept = {model: list(model.objects.all()) for model in models}
-        call_flow_replace(**BOB_FLOW)
-    yield
-    with django_db_blocker.unblock(), schema_context("bobsplumbing"), transaction.atomic():
-        for model in models:
-            model.objects.all().delete()
-            model.objects.bulk_create(kept[model])
-        flow_cache.flow_changed("bobsplumbing")
 
 
 @pytest.fixture

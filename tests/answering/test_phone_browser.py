@@ -9,14 +9,12 @@ import threading
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 from django_tenants.utils import schema_context
 
 from answering.acd.models import AgentPresence, CallSession
-from answering.flow.services import call_flow_replace
-from answering.models import BusinessHours, CallRecord, MenuOption, Prompt
+from answering.models import CallRecord
 from answering.twilio.simulator import SimulatedCall, http_transport
-from tests.answering.conftest import BOB_FLOW, BOB_NUMBER
+from tests.answering.conftest import BOB_NUMBER
 from tests.conftest import PASSWORD
 from tests.processes import ARTIFACTS
 
@@ -33,20 +31,6 @@ Object.defineProperty(Recording, "permission", {get: () => Real.permission});
 Recording.requestPermission = (...args) => Real.requestPermission(...args);
 window.Notification = Recording;
 """
-
-
-@pytest.fixture
-def open_flow(world, django_db_blocker):
-    """Bob's flow committed for the server; the flow before it put back after."""
-    models = (BusinessHours, MenuOption, Prompt)
-    with django_db_blocker.unblock(), schema_context("bobsplumbing"):
-        kept = {model: list(model.objects.all()) for model in models}
-        call_flow_replace(**BOB_FLOW)
-    yield
-    with django_db_blocker.unblock(), schema_context("bobsplumbing"), transaction.atomic():
-        for model in models:
-            model.objects.all().delete()
-            model.objects.bulk_create(kept[model])
 
 
 def test_an_offer_rings_the_browser_phone_answers_and_the_agent_holds_mutes_and_hangs_up(
