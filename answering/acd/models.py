@@ -74,6 +74,8 @@ class CallSession(models.Model):
     caller_hung_up = models.BooleanField(default=False)
     last_sequence = models.IntegerField(default=-1, help_text="Highest status-callback SequenceNumber applied.")
     twilio_status = models.CharField(max_length=20, blank=True)
+    # An outbound call: the campaign attempt (in the client's schema) it connects.
+    attempt_id = models.BigIntegerField(null=True, blank=True)
     record = models.BooleanField(default=False)
     # The call's conference once an agent took it (answering/acd/services/controls.py): its
     # SID, the agent's leg, the hold, and a third party being patched or transferred in.
@@ -150,6 +152,10 @@ class AgentPresence(models.Model):
     reason = models.CharField(max_length=200, blank=True, help_text="Why the status last changed, in words.")
     phone_number = models.CharField(max_length=16, blank=True,
                                     help_text="Ring this number instead of the browser (E.164).")
+    # Inbound, outbound or blended, as the agent chose in the console (within what their
+    # profile allows): the ACD offers inbound calls to inbound and blended agents, the dialer
+    # counts outbound ones, and blended ones only while their clients have nobody waiting.
+    mode = models.CharField(max_length=16, default="inbound")
 
     class Meta:
         indexes = [models.Index(fields=["status", "idle_since"], name="acd_presence_idle")]
@@ -230,3 +236,28 @@ class SupervisorAlert(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class DialerCampaign(models.Model):
+    """A running campaign, across clients (public schema): what the dialer's beat ticks.
+
+    The campaign lives in its client's schema; this row says that it runs, so one tick
+    finds every running campaign with one query instead of visiting every schema, and
+    carries what the wallboard shows of its pacing. Written in the same transaction as
+    the campaign's state (``campaigns.services.campaign_start`` / ``_pause`` / ``_stop``).
+    """
+
+    client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="+")
+    campaign_id = models.BigIntegerField()
+    name = models.CharField(max_length=200)
+    mode = models.CharField(max_length=12, help_text="The mode it dials in now (predictive may drop to progressive).")
+    lines_per_agent = models.FloatField(default=0)
+    reason = models.CharField(max_length=300, blank=True, help_text="Why it dials as it does, in words.")
+    stats = models.JSONField(default=dict, blank=True, help_text="The last tick's figures, for the wallboard.")
+    ticked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "campaign_id"], name="acd_dialer_campaign_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.mode})"

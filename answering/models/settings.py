@@ -29,6 +29,11 @@ class AnsweringSettings(models.Model):
 
     suspended_action = models.CharField(max_length=10, choices=SuspendedAction.choices, default=SuspendedAction.VOICEMAIL,
                                         help_text="What callers get while the client is suspended.")
+    # Follow-ups (campaigns): a caller who hung up in the queue is called back.
+    callback_abandoned = models.BooleanField(
+        default=True, help_text="Call back callers who hung up in the queue (through the client's callbacks campaign).")
+    callback_abandoned_after_seconds = models.PositiveIntegerField(
+        default=10, help_text="Only callers who waited at least this long (a quick hang-up is often a misdial).")
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,3 +1,4 @@
-from .campaigns import CallAttempt, Campaign
+from .campaigns import DEFAULT_DISPOSITIONS, CallAttempt, Campaign, Disposition
+from .contacts import Contact, ContactImport, ContactList
 
-__all__ = ["CallAttempt", "Campaign"]
+__all__ = ["DEFAULT_DISPOSITIONS", "CallAttempt", "Campaign", "Contact", "ContactImport", "ContactList", "Disposition"]

@@ -1,0 +1,1 @@
+"""Campaign services: verbs (start, dial, disposition, import). Each module is one area."""
