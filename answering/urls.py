@@ -3,6 +3,7 @@
 from django.urls import path
 
 from answering import views
+from campaigns import views as campaign_views
 
 urlpatterns = [
     path("voice/incoming", views.voice_incoming, name="twilio_voice_incoming"),
@@ -21,4 +22,13 @@ urlpatterns = [
     path("callout/<str:schema>/<int:delivery_id>", views.callout, name="twilio_callout"),
     path("callout/<str:schema>/<int:delivery_id>/gather", views.callout_gather, name="twilio_callout_gather"),
     path("callout/<str:schema>/<int:delivery_id>/status", views.callout_status, name="twilio_callout_status"),
+    # Campaign calls and texts (campaigns/views.py): the attempt's own URLs.
+    path("outbound/<str:schema>/<int:attempt_id>", campaign_views.outbound_answer, name="twilio_outbound_answer"),
+    path("outbound/<str:schema>/<int:attempt_id>/status", campaign_views.outbound_status, name="twilio_outbound_status"),
+    path("outbound/<str:schema>/<int:attempt_id>/amd", campaign_views.outbound_amd, name="twilio_outbound_amd"),
+    path("outbound/<str:schema>/<int:attempt_id>/undetected", campaign_views.outbound_undetected,
+         name="twilio_outbound_undetected"),
+    path("outbound/<str:schema>/<int:attempt_id>/drop", campaign_views.outbound_drop, name="twilio_outbound_drop"),
+    path("outbound/<str:schema>/<int:attempt_id>/harbour", campaign_views.outbound_harbour,
+         name="twilio_outbound_harbour"),
 ]

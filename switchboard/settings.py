@@ -255,6 +255,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "answering.tasks.outbox_sweep", "schedule": float(os.getenv("OUTBOX_SWEEP_SECONDS", "5"))},
     "twilio-requests-prune": {"task": "answering.tasks.twilio_requests_prune", "schedule": 3600.0},
     "call-sessions-prune": {"task": "answering.tasks.call_sessions_prune", "schedule": 3600.0},
+    "dialer-tick": {"task": "campaigns.tasks.dialer_tick", "schedule": float(os.getenv("DIALER_TICK_SECONDS", "1"))},
+    "dialer-sweep": {"task": "campaigns.tasks.dialer_sweep", "schedule": float(os.getenv("DIALER_SWEEP_SECONDS", "15"))},
 }
 
 # --- Auth --------------------------------------------------------------------------
@@ -327,6 +329,19 @@ ACD_MISSED_OFFERS_BEFORE_AWAY = envint("ACD_MISSED_OFFERS_BEFORE_AWAY", "3")
 # A call an agent declined or missed is not offered to that agent again for this long, and
 # after it only when nobody else can take it.
 ACD_REOFFER_PAUSE_SECONDS = envint("ACD_REOFFER_PAUSE_SECONDS", "20")
+
+# --- The dialer (campaigns/services/dialer.py) ---------------------------------------------
+# How often the beat ticks every running campaign, and how often the sweep settles attempts
+# a crash left pending. Calls per second: Twilio's default limit per account (it queues
+# calls beyond it, and a call answered late is abandoned); an account with a raised limit
+# is listed as "ACxxx=5,ACyyy=2" (subaccounts have their own limit, not shared).
+DIALER_TICK_SECONDS = float(os.getenv("DIALER_TICK_SECONDS", "1"))
+DIALER_SWEEP_SECONDS = float(os.getenv("DIALER_SWEEP_SECONDS", "15"))
+DIALER_CALLS_PER_SECOND = float(os.getenv("DIALER_CALLS_PER_SECOND", "1"))
+DIALER_CALLS_PER_SECOND_BY_ACCOUNT = {
+    sid.strip(): float(rate) for sid, _, rate in
+    (item.partition("=") for item in os.getenv("DIALER_CALLS_PER_SECOND_BY_ACCOUNT", "").split(",") if "=" in item)
+}
 ACD_SWEEP_SECONDS = envint("ACD_SWEEP_SECONDS", "5")
 # Ended calls stay in the live table this long (late recording and status callbacks find
 # them), then an hourly task deletes them; each client's call record keeps the call.

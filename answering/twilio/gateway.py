@@ -148,6 +148,19 @@ class LiveGateway:
             status_callback_event=["initiated", "ringing", "answered", "completed"], timeout=30))
         return Sent(sid=call.sid, status=call.status or "queued")
 
+    def call_dial(self, *, to: str, from_: str, url: str, status_callback: str, ring_seconds: int,
+                  amd_callback: str = "", account_sid: str = "") -> Sent:
+        """A campaign's call: rings ``ring_seconds`` (the dialer passes at least 15), reports
+        every progress event, and — with ``amd_callback`` — detects a machine asynchronously,
+        waiting for the end of its greeting (the beep) so a voicemail drop lands whole, while
+        ``url``'s TwiML holds the callee until the detection's answer arrives."""
+        amd = {"machine_detection": "DetectMessageEnd", "async_amd": "true",  # the string: see TWILIO.md
+               "async_amd_status_callback": amd_callback, "async_amd_status_callback_method": "POST"} if amd_callback else {}
+        call = self._call("the call", lambda: self._account(account_sid).calls.create(
+            to=to, from_=from_, url=url, method="POST", status_callback=status_callback, status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"], timeout=ring_seconds, **amd))
+        return Sent(sid=call.sid, status=call.status or "queued")
+
     def sent_find(self, *, channel: str, to: str, from_: str, body: str, since, account_sid: str = "") -> str | None:
         """The SID of a text (same body) or call already made to ``to`` from ``from_`` since
         ``since``, if any: how a send interrupted by a crash learns whether it went out."""
@@ -168,7 +181,8 @@ class LiveGateway:
 
 
 SIM_KEY = "sim:call:{sid}"
-SIM_OUTBOX = "sim:outbox:{kind}"  # kind: sms or call
+SIM_OUTBOX = "sim:outbox:{kind}"  # kind: sms, call (call-outs) or dial (campaigns)
+SIM_DIALED = "sim:dialed"  # campaign calls not yet picked up by a simulated callee
 SIM_FAIL = "sim:fail"  # hash: number -> Twilio error code to answer with
 SIM_HOLD = "sim:hold"  # hash: number -> "before" or "after" (see SimulatedGateway._hold)
 SIM_LEG = "sim:leg:{sid}"  # a leg dialed into a simulated conference -> the caller's CallSid
@@ -248,7 +262,7 @@ class SimulatedGateway:
         record["sid"] = ("SM" if kind == "sms" else "CA") + uuid.uuid4().hex
         record["at"] = time.time()
         self.redis.rpush(SIM_OUTBOX.format(kind=kind), json.dumps(record))
-        logger.info("simulated %s to %s: %s", "text" if kind == "sms" else "call-out", record["to"],
+        logger.info("simulated %s to %s: %s", {"sms": "text", "call": "call-out"}.get(kind, "campaign call"), record["to"],
                     record.get("body") or record.get("url"))
         self._hold(record["to"], "after")
         return Sent(sid=record["sid"], status="queued")
@@ -266,6 +280,17 @@ class SimulatedGateway:
     def call_create(self, *, to: str, from_: str, url: str, status_callback: str, account_sid: str = "") -> Sent:
         return self._outbound("call", {"to": to, "from": from_, "url": url, "status_callback": status_callback,
                                        "account_sid": account_sid})
+
+    def call_dial(self, *, to: str, from_: str, url: str, status_callback: str, ring_seconds: int,
+                  amd_callback: str = "", account_sid: str = "") -> Sent:
+        # Their own outbox ("dial"): the simulated callees (simulate_dialer) answer these,
+        # while simulate_callout keeps answering the on-call call-outs.
+        record = {"to": to, "from": from_, "url": url, "status_callback": status_callback,
+                  "ring_seconds": ring_seconds, "amd_callback": amd_callback, "account_sid": account_sid}
+        sent = self._outbound("dial", record)
+        # The outbox stays whole (sent_find reads it); the callees take their calls from here.
+        self.redis.rpush(SIM_DIALED, json.dumps(record))
+        return sent
 
     def sent_find(self, *, channel: str, to: str, from_: str, body: str, since, account_sid: str = "") -> str | None:
         since_ts = since.timestamp()

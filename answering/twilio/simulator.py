@@ -111,11 +111,13 @@ class SimulatedCall:
     sequence: int = 0
     outcome: str = ""
     started: float = field(default_factory=time.monotonic)
+    direction: str = "inbound"  # "outbound-api" for a callee of ours (answer_dial)
+    status_url: str = ""  # where status callbacks go; the answering line's by default
 
     # --- plumbing -------------------------------------------------------------------
     def _base_params(self) -> dict:
         return {"CallSid": self.call_sid, "AccountSid": self.account_sid, "From": self.from_, "To": self.to,
-                "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+                "CallStatus": "in-progress", "Direction": self.direction, "ApiVersion": "2010-04-01"}
 
     def post(self, url: str, extra: dict | None = None) -> Response:
         params = {**self._base_params(), **(extra or {})}
@@ -127,7 +129,7 @@ class SimulatedCall:
         return reply
 
     def status(self, status: str, **extra) -> None:
-        self.post(f"{settings.PUBLIC_BASE_URL}/twilio/voice/status",
+        self.post(self.status_url or f"{settings.PUBLIC_BASE_URL}/twilio/voice/status",
                   {"CallStatus": status, "SequenceNumber": str(self.sequence), "CallbackSource": "call-progress-events",
                    "Timestamp": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()), **extra})
         self.sequence += 1
@@ -450,3 +452,86 @@ def answer_callout(*, record: dict, transport: Transport, press: str | None, ans
     call._follow(reply.body)
     call.post(callback, {"CallStatus": "completed", "Direction": "outbound-api", "CallDuration": "20"})
     return "acknowledged" if any("The message is acknowledged" in line for line in call.said) else "not acknowledged"
+
+
+# --- The people our campaigns call (the gateway's "dial" outbox) ------------------------------
+
+CALLEE_BEHAVIOURS = ("person", "machine", "unknown", "no-answer", "busy", "failed")
+SIM_CALLEES = "sim:callees"  # hash: behaviour -> probability, plus ring/greeting/talk seconds
+SIM_CALLEE_NUMBERS = "sim:callee:numbers"  # hash: number -> behaviour (a test's or demo's choice)
+DEFAULT_CALLEES = {"person": 0.45, "machine": 0.2, "unknown": 0.0, "no-answer": 0.25, "busy": 0.05, "failed": 0.05,
+                   "ring": 3.0, "greeting": 1.5, "talk": 90.0}
+
+
+def callees_set(**values: float) -> dict:
+    """Set how the simulated callees behave (probabilities per behaviour, and seconds of ring,
+    greeting and talk); what is not given keeps its value. Returns the whole setting."""
+    r = redis_client(timeout=5)
+    r.hset(SIM_CALLEES, mapping={k.replace("_", "-"): float(v) for k, v in values.items()})
+    return callees_get()
+
+
+def callees_get() -> dict:
+    stored = {k.decode(): float(v) for k, v in redis_client(timeout=5).hgetall(SIM_CALLEES).items()}
+    return {**DEFAULT_CALLEES, **stored}
+
+
+def callee_behaviour(number: str, rng=None) -> str:
+    """What the person at ``number`` does: a behaviour set for that number, else drawn from
+    the probabilities."""
+    import random
+
+    chosen = redis_client(timeout=5).hget(SIM_CALLEE_NUMBERS, number)
+    if chosen:
+        return chosen.decode()
+    setting = callees_get()
+    weights = [max(0.0, setting.get(b, 0.0)) for b in CALLEE_BEHAVIOURS]
+    if not any(weights):
+        return "no-answer"
+    return (rng or random).choices(CALLEE_BEHAVIOURS, weights=weights)[0]
+
+
+def answer_dial(*, record: dict, transport: Transport, behaviour: str, ring_seconds: float = 0.0,
+                greeting_seconds: float = 0.0, talk_seconds: float | None = None, realtime: bool = False,
+                say: Callable[[str], None] = print, **call_options) -> SimulatedCall:
+    """Play the person (or machine) a campaign's call rings, as Twilio reports it: progress
+    callbacks in order (initiated, ringing, then in-progress or busy / no-answer / failed),
+    the call's URL when answered, the asynchronous detection's callback after the greeting
+    (``human``, ``machine_end_beep`` after a machine's beep, or ``unknown``), then whatever the
+    server redirects the call to — the agent's conference, the voicemail drop, the
+    safe-harbour message — and the final status. ``record`` is the gateway's outbox entry.
+    Returns the call, with what was said to the callee in ``said``."""
+    call = SimulatedCall(to=record["to"], from_=record["from"], transport=transport, call_sid=record["sid"],
+                         account_sid=record.get("account_sid") or settings.TWILIO_ACCOUNT_SID, direction="outbound-api",
+                         status_url=record["status_callback"], say=say, realtime=realtime, **call_options)
+    if talk_seconds is not None:
+        call.caller_hangs_up_after = talk_seconds
+    call.status("initiated")
+    call.status("ringing")
+    if realtime:
+        time.sleep(ring_seconds if behaviour != "no-answer" else float(record.get("ring_seconds") or 25))
+    if behaviour in ("no-answer", "busy", "failed"):
+        say(f"  {record['to']}: {behaviour}")
+        call.outcome = behaviour
+        call.status(behaviour, CallDuration="0")
+        return call
+    call.status("in-progress")
+    answered = time.monotonic()
+    reply = call.post(record["url"], {"CallStatus": "in-progress"})
+    if record.get("amd_callback"):
+        if realtime:
+            time.sleep(greeting_seconds)
+        answered_by = {"person": "human", "machine": "machine_end_beep"}.get(behaviour, "unknown")
+        say(f"  {record['to']}: {behaviour}, detected as {answered_by}")
+        call.post(record["amd_callback"], {"AnsweredBy": answered_by,
+                                           "MachineDetectionDuration": str(int(greeting_seconds * 1000))})
+        command = call._next_command(timeout=5.0 if not realtime else 35.0)
+        if command and command["verb"] == "redirect":
+            call._follow(call.post(command["url"]).body)
+        elif command is None:
+            call._follow(reply.body)  # the hold runs out: its Redirect asks again
+    else:
+        call._follow(reply.body)
+    call.outcome = call.outcome or ("machine" if behaviour == "machine" else "answered")
+    call.status("completed", CallDuration=str(round(time.monotonic() - answered)))
+    return call

@@ -13,6 +13,7 @@ from django.utils import timezone
 from answering.acd.models import DialerCampaign
 from campaigns.models import DEFAULT_DISPOSITIONS, Campaign, Contact, Disposition
 from compliance.rules import Purpose
+from tenants.models import Client
 
 
 class CampaignRefused(Exception):
@@ -40,9 +41,17 @@ def campaign_create(*, name: str, purpose: str, **fields) -> Campaign:
     return campaign
 
 
+def current_client() -> Client:
+    """The client whose schema this connection is in (``schema_context`` sets only a name)."""
+    tenant = connection.tenant
+    if isinstance(tenant, Client):
+        return tenant
+    return Client.objects.get(schema_name=connection.schema_name)
+
+
 def _dialer_row(campaign: Campaign) -> None:
     DialerCampaign.objects.update_or_create(
-        client_id=connection.tenant.pk, campaign_id=campaign.pk,
+        client_id=current_client().pk, campaign_id=campaign.pk,
         defaults={"name": campaign.name, "mode": campaign.mode, "reason": campaign.state_reason})
 
 
@@ -52,7 +61,7 @@ def _set_state(campaign: Campaign, state: str, reason: str) -> Campaign:
     if state == Campaign.State.RUNNING:
         _dialer_row(campaign)
     else:
-        DialerCampaign.objects.filter(client_id=connection.tenant.pk, campaign_id=campaign.pk).delete()
+        DialerCampaign.objects.filter(client_id=current_client().pk, campaign_id=campaign.pk).delete()
     return campaign
 
 

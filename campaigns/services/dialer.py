@@ -1,0 +1,518 @@
+"""The dialer: a beat-driven tick per running campaign places its next calls (or texts).
+
+Each tick, for each running campaign (the public ``DialerCampaign`` rows, one query):
+
+1. count the agents available to it — outbound ones, and blended ones only while none of
+   their clients has an inbound caller waiting (inbound first, always);
+2. ask the pacing rule (``campaigns.pacing.pace``, a pure function the simulated day runs
+   too) how many calls to place now, within the account's calls-per-second budget (a token
+   bucket in Redis per Twilio account: Twilio queues calls beyond it, and a call answered
+   late is an abandoned one);
+3. pick that many contacts (in their calling window now, attempts left, not waiting for a
+   retry, highest list priority first) with ``FOR UPDATE SKIP LOCKED``;
+4. ask the compliance gate for each one, immediately before dialing it; write the attempt
+   (outcome pending) and commit — PostgreSQL allows one pending attempt per contact,
+   whatever ticks run at once;
+5. only then hand each call to the gateway, with status callbacks and asynchronous
+   answering-machine detection.
+
+A worker killed between 4 and 5 leaves pending attempts without a Twilio SID: the sweep
+asks the gateway whether the call went out (``sent_find``) and either keeps it or marks it
+not placed, so no contact is dialed twice and none is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from answering.acd.models import AgentPresence, CallSession, DialerCampaign
+from answering.messages.texts import twilio_url
+from answering.twilio import gateway
+from campaigns import pacing
+from campaigns.models import CallAttempt, Campaign, Contact, ContactList
+from campaigns.services import lifecycle
+from compliance.rules import Channel
+from compliance.selectors import campaign_abandonment_rate
+from compliance.services import contact_decide
+from switchboard.redis_clients import redis_client
+from tenants.models import AgentProfile, Client, PhoneNumber
+
+logger = logging.getLogger("switchboard.dialer")
+
+Status = AgentPresence.Status
+
+# Gate reasons that will not change by waiting: the contact is taken out of the campaign.
+_REFUSED_FOR_GOOD = {"client_dnc", "platform_dnc", "national_dnc", "number_invalid", "consent_missing",
+                     "location_outside_us", "staff_sms_opt_out", "registry_exempt_consent"}
+_DNC_CODES = {"client_dnc", "platform_dnc", "national_dnc"}
+# Reasons of the hour (calling hours, Sunday and holiday bans, caps): tried again later.
+_DEFER_MINUTES = {"frequency_cap": 24 * 60, "campaign_cap": 24 * 60, "client_cap": 24 * 60,
+                  "after_conversation": 24 * 60}
+_DEFER_DEFAULT_MINUTES = 30
+PICK_ROUNDS = 5  # a tick picks again after refusals, this many times at most
+PENDING_WITHOUT_SID_SECONDS = 20  # the sweep asks the gateway about attempts older than this
+STUCK_AFTER = dt.timedelta(hours=2)  # a pending attempt no callback settled: failed
+
+
+@dataclass
+class TickResult:
+    campaign_id: int
+    placed: int
+    pacing: pacing.Pacing | None
+    refused: int = 0
+    seconds: float = 0.0
+
+
+# --- Calls per second, per Twilio account --------------------------------------------------
+
+_BUCKET = """
+local rate = tonumber(ARGV[1]); local burst = tonumber(ARGV[2]); local want = tonumber(ARGV[3])
+local t = redis.call('TIME'); local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + (now - at) * rate)
+local got = math.min(want, math.floor(tokens))
+if got < 0 then got = 0 end
+redis.call('HSET', KEYS[1], 'tokens', tokens - got, 'at', now)
+redis.call('EXPIRE', KEYS[1], 60)
+return got
+"""
+
+
+def calls_per_second(account_sid: str) -> float:
+    """The account's configured limit: DIALER_CALLS_PER_SECOND_BY_ACCOUNT for it, else the
+    default (Twilio's 1 per second; subaccounts have their own, not shared)."""
+    return settings.DIALER_CALLS_PER_SECOND_BY_ACCOUNT.get(account_sid, settings.DIALER_CALLS_PER_SECOND)
+
+
+def cps_take(account_sid: str, want: int) -> int:
+    """Take up to ``want`` call starts from the account's budget; returns how many it may place now.
+    Atomic in Redis, so every worker and tick shares one budget per account."""
+    if want <= 0:
+        return 0
+    rate = calls_per_second(account_sid)
+    return int(redis_client(timeout=5).eval(_BUCKET, 1, f"dialer:cps:{account_sid or 'platform'}", rate, max(1.0, rate), want))
+
+
+def cps_give_back(account_sid: str, unused: int) -> None:
+    if unused > 0:
+        redis_client(timeout=5).hincrbyfloat(f"dialer:cps:{account_sid or 'platform'}", "tokens", unused)
+
+
+# --- Who may take this campaign's calls -----------------------------------------------------
+
+@dataclass
+class Agents:
+    ready: list[int]  # available now, in the order they should get calls (longest idle first)
+    finishing: int  # in wrap-up: free within seconds
+    on_it: int  # logged in for it: ready, on a call or wrapping up
+
+
+def campaign_agents(campaign: Campaign, client: Client) -> Agents:
+    """The agents available to ``campaign``: serving its client, in outbound or blended mode
+    (and on its list of agents, if it has one). A blended agent counts only while none of
+    their clients has an inbound caller waiting: inbound first, always."""
+    rows = (AgentPresence.objects
+            .filter(agent__is_active=True, agent__agent_profile__clients=client.pk,
+                    mode__in=[AgentProfile.Mode.OUTBOUND, AgentProfile.Mode.BLENDED],
+                    status__in=[Status.AVAILABLE, Status.ON_CALL, Status.WRAP_UP, Status.OFFERED])
+            .order_by("idle_since", "agent_id").values_list("agent_id", "status", "mode"))
+    if campaign.agent_ids:
+        rows = rows.filter(agent_id__in=campaign.agent_ids)
+    rows = list(rows)
+    blended = [a for a, _, mode in rows if mode == AgentProfile.Mode.BLENDED]
+    busy_with_inbound = set()
+    if blended:
+        waiting = set(CallSession.objects.filter(state__in=[CallSession.State.QUEUED, CallSession.State.OFFERED],
+                                                 direction=CallSession.Direction.INBOUND)
+                      .values_list("client_id", flat=True))
+        if waiting:
+            busy_with_inbound = set(AgentProfile.clients.through.objects
+                                    .filter(agentprofile__user_id__in=blended, client_id__in=waiting)
+                                    .values_list("agentprofile__user_id", flat=True))
+    ready = [a for a, status, _ in rows if status == Status.AVAILABLE and a not in busy_with_inbound]
+    finishing = sum(1 for a, status, _ in rows if status == Status.WRAP_UP and a not in busy_with_inbound)
+    return Agents(ready=ready, finishing=finishing, on_it=sum(1 for a, *_ in rows if a not in busy_with_inbound))
+
+
+# --- The campaign's recent figures (pacing's inputs, the wallboard's numbers) -----------------
+
+def campaign_stats(campaign: Campaign, client: Client, now: dt.datetime) -> dict:
+    """One aggregate over the campaign's attempts of the last 30 days."""
+    zone = zoneinfo.ZoneInfo(client.time_zone)
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    recent = now - dt.timedelta(minutes=30)
+    O = CallAttempt.Outcome
+    live = [O.LIVE_ANSWERED, O.ABANDONED]
+    counted = (CallAttempt.objects.filter(campaign=campaign, started_at__gte=now - dt.timedelta(days=30))
+               .exclude(outcome__in=[O.NOT_PLACED, O.SKIPPED]))
+    figures = counted.aggregate(
+        attempts_today=Count("id", filter=Q(started_at__gte=midnight)),
+        answered_today=Count("id", filter=Q(started_at__gte=midnight, outcome__in=[*live, O.MACHINE])),
+        live_today=Count("id", filter=Q(started_at__gte=midnight, outcome__in=live)),
+        abandoned_today=Count("id", filter=Q(started_at__gte=midnight, outcome=O.ABANDONED)),
+        recent_dials=Count("id", filter=Q(started_at__gte=recent) & ~Q(outcome=O.PENDING)),
+        recent_live=Count("id", filter=Q(started_at__gte=recent, outcome__in=live)),
+        in_flight=Count("id", filter=Q(outcome=O.PENDING)),
+    )
+    abandonment = campaign_abandonment_rate(campaign=campaign, at=now)
+    timings = (CallAttempt.objects.filter(campaign=campaign, started_at__gte=recent, outcome=O.LIVE_ANSWERED,
+                                          ended_at__isnull=False, connected_at__isnull=False)
+               .values_list("started_at", "answered_at", "connected_at", "ended_at")[:200])
+    rings = [(a - s).total_seconds() for s, a, _, _ in timings if a]
+    handles = [(e - c).total_seconds() for _, _, c, e in timings]
+    left = Contact.objects.filter(campaign=campaign, status__in=Contact.DIALABLE).count()
+    return {
+        **figures,
+        "contacts_left": left,
+        "answer_rate": figures["answered_today"] / figures["attempts_today"] if figures["attempts_today"] else 0.0,
+        "abandon_rate_today": figures["abandoned_today"] / figures["live_today"] if figures["live_today"] else 0.0,
+        "abandoned_30d": abandonment.abandoned, "live_30d": abandonment.live_answered,
+        "abandon_rate_30d": abandonment.rate,
+        "avg_ring_seconds": sum(rings) / len(rings) if rings else None,
+        "avg_handle_seconds": sum(handles) / len(handles) if handles else None,
+        "lines_in_flight": figures["in_flight"],
+    }
+
+
+def _pacing_input(campaign: Campaign, agents: Agents, stats: dict) -> pacing.PacingInput:
+    return pacing.PacingInput(
+        mode=campaign.mode, agents_ready=len(agents.ready), agents_finishing=agents.finishing,
+        lines_in_flight=stats["lines_in_flight"],
+        answer_rate=(stats["recent_live"] / stats["recent_dials"]) if stats["recent_dials"] else None,
+        recent_dials=stats["recent_dials"], avg_ring_seconds=stats["avg_ring_seconds"],
+        avg_handle_seconds=stats["avg_handle_seconds"],
+        abandoned_today=stats["abandoned_today"], live_today=stats["live_today"],
+        abandoned_30d=stats["abandoned_30d"], live_30d=stats["live_30d"],
+        max_lines_per_agent=float(campaign.max_lines_per_agent),
+    )
+
+
+# --- Picking contacts -------------------------------------------------------------------------
+
+_PICK = f"""
+SELECT c.id FROM {Contact._meta.db_table} c
+WHERE c.list_id = %(list)s AND c.status = ANY(%(dialable)s)
+  AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= %(now)s)
+  AND (c.reserved_until IS NULL OR c.reserved_until < %(now)s)
+  AND (c.callback_agent_id IS NULL OR c.callback_agent_id = ANY(%(ready)s))
+  AND (timezone(COALESCE(NULLIF(c.time_zone, ''), %(zone)s), %(now)s))::time >= %(start)s
+  AND (timezone(COALESCE(NULLIF(c.time_zone, ''), %(zone)s), %(now)s))::time < %(end)s
+  AND (extract(isodow FROM timezone(COALESCE(NULLIF(c.time_zone, ''), %(zone)s), %(now)s))::int - 1) = ANY(%(days)s)
+ORDER BY c.next_attempt_at ASC NULLS LAST, c.id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+"""
+
+
+def contacts_pick(campaign: Campaign, client: Client, *, limit: int, now: dt.datetime,
+                  ready_agents: list[int] = ()) -> list[Contact]:
+    """The next ``limit`` contacts to dial, locked (call inside a transaction): due callbacks
+    and retries before fresh contacts, highest list priority first, each in the campaign's
+    window in the contact's own time zone now (the gate narrows it further). A callback
+    booked to an agent waits until that agent is ready. Another tick's locked rows are skipped."""
+    if limit <= 0:
+        return []
+    picked: list[int] = []
+    lists = ContactList.objects.filter(campaign=campaign, active=True).order_by("-priority", "id").values_list("id", flat=True)
+    with connection.cursor() as cursor:
+        for list_id in lists:
+            cursor.execute(_PICK, {
+                "list": list_id, "dialable": list(Contact.DIALABLE), "now": now, "ready": list(ready_agents) or [0],
+                "zone": client.time_zone, "start": campaign.window_start, "end": campaign.window_end,
+                "days": list(campaign.days) or [0, 1, 2, 3, 4, 5, 6], "limit": limit - len(picked)})
+            picked += [row[0] for row in cursor.fetchall()]
+            if len(picked) >= limit:
+                break
+    by_id = Contact.objects.in_bulk(picked)
+    return [by_id[i] for i in picked]
+
+
+# --- Caller ID ------------------------------------------------------------------------------
+
+def caller_id_for(campaign: Campaign, client: Client, number: str) -> tuple[str, str]:
+    """(number shown, the Twilio account that owns it). Local presence: the client's number in
+    the callee's area code when it has one; else the campaign's caller ID; else the client's
+    first caller-ID or answering number."""
+    numbers = list(PhoneNumber.objects.filter(client=client).order_by("purpose", "number")
+                   .values_list("number", "purpose", "twilio_account_sid"))
+    if campaign.local_presence and number.startswith("+1"):
+        same_area = [n for n in numbers if n[0][:5] == number[:5]]
+        if same_area:
+            return same_area[0][0], same_area[0][2]
+    if campaign.caller_id:
+        match = [n for n in numbers if n[0] == campaign.caller_id]
+        return campaign.caller_id, match[0][2] if match else ""
+    preferred = sorted(numbers, key=lambda n: n[1] != PhoneNumber.Purpose.CALLER_ID)
+    if preferred:
+        return preferred[0][0], preferred[0][2]
+    return "", ""
+
+
+# --- Placing one attempt ----------------------------------------------------------------------
+
+def _gate(campaign: Campaign, client: Client, contact: Contact, now: dt.datetime, *, channel: str | None = None):
+    return contact_decide(client=client, number=contact.number, purpose=campaign.purpose,
+                          channel=channel or campaign.gate_channel, at=now, campaign=campaign,
+                          contact_address={"state": contact.state} if contact.state else None,
+                          asked_by=f"dialer:{campaign.pk}")
+
+
+def _refused(campaign: Campaign, contact: Contact, decision, now: dt.datetime) -> None:
+    """The gate said no: out of the campaign for good (DNC, no consent, invalid), or later."""
+    codes = decision.codes
+    text = " ".join(r.text for r in decision.denials)[:300]
+    if codes & _REFUSED_FOR_GOOD:
+        status = Contact.Status.DNC if codes & _DNC_CODES else Contact.Status.BLOCKED
+        Contact.objects.filter(pk=contact.pk).update(status=status, reason=text, updated=now)
+        return
+    minutes = max([_DEFER_MINUTES.get(code, _DEFER_DEFAULT_MINUTES) for code in codes] or [_DEFER_DEFAULT_MINUTES])
+    Contact.objects.filter(pk=contact.pk).update(next_attempt_at=now + dt.timedelta(minutes=minutes),
+                                                 reason=text, updated=now)
+
+
+def attempt_open(campaign: Campaign, client: Client, contact: Contact, *, now: dt.datetime,
+                 agent_id: int | None = None, mode: str | None = None) -> CallAttempt | None:
+    """Ask the gate and, if it allows, write the pending attempt (inside the caller's
+    transaction, the contact locked). Returns None when the gate refused (the contact says
+    why) or another attempt is already in flight (the database refused a second)."""
+    decision = _gate(campaign, client, contact, now)
+    if not decision.allowed:
+        if "abandonment_cap" in decision.codes:
+            raise AbandonmentCap(" ".join(r.text for r in decision.denials if r.code == "abandonment_cap"))
+        _refused(campaign, contact, decision, now)
+        return None
+    caller_id, account = caller_id_for(campaign, client, contact.number)
+    try:
+        with transaction.atomic():
+            attempt = CallAttempt.objects.create(
+                campaign=campaign, contact=contact, number=contact.number, caller_id=caller_id,
+                channel=decision.channel, purpose=campaign.purpose, subject=campaign.subject_key,
+                mode=mode or campaign.mode, agent_id=agent_id or contact.callback_agent_id,
+                ledger_id=decision.ledger_id, started_at=timezone.now(),
+                detail=f"Allowed by the gate (ledger {decision.ledger_id}).")
+    except IntegrityError:
+        return None  # already in flight: another tick or an agent got it first
+    Contact.objects.filter(pk=contact.pk).update(status=Contact.Status.IN_FLIGHT, attempts=contact.attempts + 1,
+                                                 last_attempt_at=now, reserved_by=None, reserved_until=None,
+                                                 updated=now)
+    attempt.account_sid = account  # not stored: the gateway call needs it once
+    return attempt
+
+
+class AbandonmentCap(Exception):
+    """The gate refuses the campaign's autodialed calls: abandonment is over the cap."""
+
+
+def _merge(text: str, contact: Contact) -> str:
+    values = defaultdict(str, {"first_name": contact.first_name, "last_name": contact.last_name,
+                               "name": contact.name, **{k: str(v) for k, v in (contact.fields or {}).items()}})
+    try:
+        return text.format_map(values)
+    except (ValueError, IndexError):
+        return text
+
+
+def attempt_send(attempt: CallAttempt, client: Client, campaign: Campaign, contact: Contact) -> None:
+    """Hand a committed pending attempt to Twilio. A permanent refusal settles it; a transient
+    error leaves it pending for the sweep (which asks Twilio whether it went out)."""
+    schema = client.schema_name
+    account = getattr(attempt, "account_sid", "")
+    try:
+        if campaign.channel == Campaign.Kind.SMS:
+            sent = gateway.get().sms_send(
+                to=attempt.number, from_=attempt.caller_id, body=_merge(campaign.sms_text, contact),
+                status_callback=twilio_url("twilio_outbound_status", schema, attempt.pk), account_sid=account)
+        else:
+            sent = gateway.get().call_dial(
+                to=attempt.number, from_=attempt.caller_id, url=twilio_url("twilio_outbound_answer", schema, attempt.pk),
+                status_callback=twilio_url("twilio_outbound_status", schema, attempt.pk),
+                ring_seconds=max(15, campaign.ring_seconds),
+                amd_callback=twilio_url("twilio_outbound_amd", schema, attempt.pk) if campaign.amd else "",
+                account_sid=account)
+    except gateway.GatewayError as exc:
+        if exc.permanent:
+            from campaigns.services import outcomes
+
+            outcomes.attempt_failed_to_place(attempt=attempt, reason=str(exc), code=exc.code)
+        else:
+            logger.warning("attempt %s to %s not confirmed (%s): the sweep will settle it", attempt.pk,
+                           attempt.number, exc)
+        return
+    CallAttempt.objects.filter(pk=attempt.pk, twilio_sid="").update(twilio_sid=sent.sid)
+    attempt.twilio_sid = sent.sid
+
+
+def attempt_place(*, campaign: Campaign, contact: Contact, agent_id: int | None = None,
+                  client: Client | None = None) -> CallAttempt | None:
+    """One attempt now (a preview agent's Dial): the gate, the pending row committed, then the
+    call. Inside the client's schema. None when the gate refused (``contact.reason`` says why)
+    or the contact is already being called."""
+    client = client or lifecycle.current_client()
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update(skip_locked=True).filter(pk=contact.pk).first()
+        if locked is None or locked.status not in (*Contact.DIALABLE, Contact.Status.IN_FLIGHT):
+            return None
+        try:
+            attempt = attempt_open(campaign, client, locked, now=now, agent_id=agent_id,
+                                   mode=Campaign.Mode.PREVIEW if agent_id else None)
+        except AbandonmentCap as exc:
+            contact.reason = str(exc)
+            return None
+    if attempt is None:
+        contact.refresh_from_db()
+        return None
+    attempt_send(attempt, client, campaign, locked)
+    return attempt
+
+
+# --- The tick ---------------------------------------------------------------------------------
+
+def dialer_tick(*, now: dt.datetime | None = None) -> list[TickResult]:
+    """Tick every running campaign once (the beat calls this every DIALER_TICK_SECONDS)."""
+    rows = list(DialerCampaign.objects.select_related("client").order_by("ticked_at", "pk"))
+    results = []
+    for row in rows:
+        try:
+            results.append(campaign_tick(row, now=now))
+        except Exception:
+            logger.exception("dialer tick of %s (%s) failed", row.name, row.client.schema_name)
+    if rows:
+        _wallboard_push()
+    return results
+
+
+def _wallboard_push() -> None:
+    try:
+        from answering import wallboard
+
+        push = getattr(wallboard, "campaigns_push", None)
+        if push:
+            push()
+    except Exception:
+        logger.exception("wallboard campaign push failed")
+
+
+def _tick_lock(row: DialerCampaign) -> bool:
+    """One tick per campaign at a time (ticks overlap when one runs long); the database's
+    one-pending-attempt rule would hold anyway, but two ticks would both count the same agents."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [7316, row.pk])
+        return cursor.fetchone()[0]
+
+
+def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> TickResult:
+    started = time.perf_counter()
+    now = now or timezone.now()
+    client = row.client
+    with schema_context(client.schema_name):
+        campaign = Campaign.objects.filter(pk=row.campaign_id).first()
+        if campaign is None or campaign.state != Campaign.State.RUNNING:
+            DialerCampaign.objects.filter(pk=row.pk).delete()
+            return TickResult(row.campaign_id, 0, None)
+        if campaign.ends_at and now >= campaign.ends_at:
+            lifecycle.campaign_stop(campaign=campaign, by="its schedule")
+            return TickResult(row.campaign_id, 0, None)
+        agents = campaign_agents(campaign, client)
+        stats = campaign_stats(campaign, client, now)
+        decided = pacing.pace(_pacing_input(campaign, agents, stats))
+        if campaign.channel == Campaign.Kind.SMS:  # texts need no agent: the budget paces them
+            decided = pacing.Pacing(calls_now=10, lines_per_agent=0.0, mode="texts", reason="Sending texts.",
+                                    throttled=False, stop=False)
+        placed, refused, to_send = 0, 0, []
+        scheduled = not campaign.starts_at or now >= campaign.starts_at
+        if scheduled and decided.calls_now > 0:
+            probe_caller, account = caller_id_for(campaign, client, "")
+            budget = cps_take(account, decided.calls_now)
+            try:
+                with transaction.atomic():
+                    if not _tick_lock(row):
+                        cps_give_back(account, budget)
+                        return TickResult(row.campaign_id, 0, decided)
+                    # Refused contacts do not cost a line: pick again, a few rounds at most.
+                    for _ in range(PICK_ROUNDS):
+                        batch = contacts_pick(campaign, client, limit=budget - len(to_send), now=now,
+                                              ready_agents=agents.ready)
+                        for contact in batch:
+                            attempt = attempt_open(campaign, client, contact, now=now)
+                            if attempt is None:
+                                refused += 1
+                            else:
+                                to_send.append((attempt, contact))
+                        if not batch or len(to_send) >= budget:
+                            break
+            except AbandonmentCap as exc:
+                lifecycle.campaign_pause(campaign=campaign, by="the dialer",
+                                         reason=f"Stopped: {exc} Predictive and progressive dialing stop at the cap.")
+                cps_give_back(account, budget)
+                return TickResult(row.campaign_id, 0, decided)
+            cps_give_back(account, budget - len(to_send))
+            # Committed: each attempt exists before its call does.
+            for attempt, contact in to_send:
+                attempt_send(attempt, client, campaign, contact)
+                placed += 1
+        elif scheduled and campaign.mode != Campaign.Mode.PREVIEW and stats["contacts_left"] == 0 \
+                and stats["lines_in_flight"] == 0:
+            lifecycle.campaign_complete_if_done(campaign=campaign)
+        DialerCampaign.objects.filter(pk=row.pk).update(
+            mode=decided.mode, lines_per_agent=decided.lines_per_agent, reason=decided.reason[:300],
+            ticked_at=now, stats={**{k: v for k, v in stats.items() if not k.startswith("avg_")},
+                                  "agents": agents.on_it, "agents_ready": len(agents.ready),
+                                  "lines_in_flight": stats["lines_in_flight"] + placed,
+                                  "configured_mode": campaign.mode})
+    return TickResult(row.campaign_id, placed, decided, refused, time.perf_counter() - started)
+
+
+# --- The sweep: attempts a crash or a lost callback left pending ------------------------------
+
+def dialer_sweep(*, now: dt.datetime | None = None) -> int:
+    """Settle pending attempts of every client that has campaigns (the beat runs it). Returns
+    how many it settled."""
+    now = now or timezone.now()
+    settled = 0
+    for client in Client.objects.exclude(schema_name="public"):
+        with schema_context(client.schema_name):
+            settled += _sweep_schema(client, now)
+    return settled
+
+
+def _sweep_schema(client: Client, now: dt.datetime) -> int:
+    from campaigns.services import outcomes
+
+    settled = 0
+    unsent = CallAttempt.objects.filter(outcome=CallAttempt.Outcome.PENDING, twilio_sid="", campaign__isnull=False,
+                                        started_at__lt=now - dt.timedelta(seconds=PENDING_WITHOUT_SID_SECONDS))
+    for attempt in unsent.select_related("campaign", "contact")[:200]:
+        channel = "sms" if attempt.channel == Channel.SMS else "dial"
+        body = _merge(attempt.campaign.sms_text, attempt.contact) if channel == "sms" and attempt.contact else ""
+        _, account = caller_id_for(attempt.campaign, client, attempt.number)
+        try:
+            sid = gateway.get().sent_find(channel=channel, to=attempt.number, from_=attempt.caller_id, body=body,
+                                          since=attempt.started_at - dt.timedelta(seconds=5), account_sid=account)
+        except gateway.GatewayError as exc:
+            logger.warning("sweep could not ask about attempt %s: %s", attempt.pk, exc)
+            continue
+        if sid:
+            CallAttempt.objects.filter(pk=attempt.pk, twilio_sid="").update(twilio_sid=sid)
+        else:
+            outcomes.attempt_not_placed(attempt=attempt)
+        settled += 1
+    stuck = CallAttempt.objects.filter(outcome=CallAttempt.Outcome.PENDING, campaign__isnull=False,
+                                       started_at__lt=now - STUCK_AFTER).exclude(twilio_sid="")
+    for attempt in stuck[:200]:
+        outcomes.attempt_finished(attempt=attempt, status="failed", detail="No final status was heard from Twilio.")
+        settled += 1
+    return settled
