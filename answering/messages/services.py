@@ -92,6 +92,14 @@ def message_take(*, version, answers: dict, agent=None, caller: str = "", call_s
             # Delivery is planned in the same transaction (the outbox): nothing is sent
             # before the message is committed, and nothing planned is lost after.
             message_deliver(message=message)
+            if end.action == "callback":
+                # The caller asked to be called back: a follow-up in the client's callbacks
+                # campaign, committed with the message, dialed through the gate.
+                from campaigns.services.followups import followup_create
+
+                followup_create(number=callback, reason=f"Asked to be called back: {message.category or 'call'}"
+                                f"{' — ' + message.caller_name if message.caller_name else ''}.",
+                                source_call_sid=call_sid, first_name=message.caller_name, fields=cleaned.values)
             return message
     except IntegrityError:
         # The same call committed at the same moment from a retried request: one message.
@@ -142,7 +150,7 @@ def call_finish(*, session, agent, disposition: str, answers: dict | None = None
     version = acd.call_script_pin(session)
     end = _end_reached(version, answers or {}) if version is not None else None
     # A dispatch hands the caller's details to the on-call person: they must be saved too.
-    needs_message = (end is None or end.action in ("message", "dispatch")) if version is not None else False
+    needs_message = (end is None or end.action in ("message", "dispatch", "callback")) if version is not None else False
     needs_message = needs_message and disposition not in ("do_not_call", "wrong_number")
     if needs_message and not Message.objects.filter(call_sid=session.call_sid).exists():
         raise CallFinishRefused("Take the message first: it must be saved before the call ends.")

@@ -49,6 +49,7 @@ class ScriptStep(models.Model):
         DISPATCH = "dispatch", "Dispatch to the on-call person"
         TRANSFER = "transfer", "Transfer to a number"
         LOG = "log", "Just log the call"
+        CALLBACK = "callback", "Take a message and call the caller back (the callbacks campaign)"
 
     class Urgency(models.TextChoices):
         NORMAL = "normal", "Normal"

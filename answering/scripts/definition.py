@@ -28,7 +28,7 @@ def script_normalize(definition: Mapping[str, Any]) -> dict:
             return None
         action = e.get("action", "")
         out = {"action": action}
-        if action in ("message", "dispatch"):
+        if action in ("message", "dispatch", "callback"):
             out["urgency"] = e.get("urgency") or ("urgent" if action == "dispatch" else "normal")
             out["category"] = e.get("category") or ""
         if action == "transfer":

@@ -202,6 +202,7 @@ def _caller_gone(session: CallSession, *, failed: bool = False) -> CallSession:
         session = _transition(session, State.ABANDONED, ended_at=now, offered_to=None, offer_expires_at=None)
         if offered_to:
             _presence_set(offered_to, Status.AVAILABLE, "The caller hung up before you answered.")
+        _abandoned_followup(session, now)
     elif session.state == State.CONNECTED:
         wrap = _client_wrap_up_seconds(session.client)
         hung_up, work_owed = _agent_work_left(session)
@@ -209,7 +210,9 @@ def _caller_gone(session: CallSession, *, failed: bool = False) -> CallSession:
             # The caller hung up mid-script: the wrap-up waits (no end time) until the agent
             # saves what was taken (``wrap_up_start``); nothing is lost to a countdown.
             session = _transition(session, State.WRAP_UP, ended_at=now, wrap_up_until=None, caller_hung_up=True)
-            _presence_set(session.agent_id, Status.WRAP_UP, "Caller hung up — finish and save the message.")
+            _presence_set(session.agent_id, Status.WRAP_UP,
+                          "The call ended — choose how it went." if session.direction == CallSession.Direction.OUTBOUND
+                          else "Caller hung up — finish and save the message.")
         else:
             session = _transition(session, State.WRAP_UP, ended_at=now, wrap_up_until=now + timedelta(seconds=wrap),
                                   caller_hung_up=hung_up)
@@ -226,10 +229,34 @@ def _caller_gone(session: CallSession, *, failed: bool = False) -> CallSession:
     return session
 
 
+def _abandoned_followup(session: CallSession, now) -> None:
+    """A caller who hung up in the queue is called back (the client's setting decides), after
+    the commit: the follow-up is the campaigns' business, not a reason to fail this one."""
+    waited = int((now - (session.queued_at or session.arrived_at)).total_seconds())
+    schema, sid, caller = session.client.schema_name, session.call_sid, session.from_number
+
+    def create():
+        from campaigns.services.followups import abandoned_caller_followup
+
+        try:
+            abandoned_caller_followup(schema=schema, call_sid=sid, caller=caller, waited_seconds=waited)
+        except Exception:
+            logger.exception("no follow-up for the abandoned call %s", sid)
+
+    transaction.on_commit(create)
+
+
 def _agent_work_left(session: CallSession) -> tuple[bool, bool]:
     """When a connected caller's leg ends: did the caller hang up before the agent finished
     (no disposition yet), and is a script's message still owed (a script guides the call and
-    nothing is saved)? Read in the client's schema."""
+    nothing is saved)? Read in the client's schema. For a campaign's call, the work owed is
+    its disposition: the wrap-up waits for it (the contact's next step depends on it)."""
+    if session.direction == CallSession.Direction.OUTBOUND and session.attempt_id:
+        from campaigns.models import CallAttempt  # campaigns builds on the ACD, not the reverse
+
+        with schema_context(session.client.schema_name):
+            done = CallAttempt.objects.filter(pk=session.attempt_id, disposition__isnull=False).exists()
+        return not done, not done
     with schema_context(session.client.schema_name):
         finished = CallRecord.objects.filter(call_sid=session.call_sid).exclude(disposition="").exists()
         if finished:
