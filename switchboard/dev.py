@@ -703,7 +703,7 @@ def probe_host(bind_host: str) -> str:
 def app_commands(host: str, port: int) -> dict[str, list[str]]:
     """The processes `run` supervises."""
     py = sys.executable
-    return {
+    commands = {
         "web": [py, "-m", "uvicorn", "switchboard.asgi:application", "--host", host,
                 "--port", str(port), "--proxy-headers", "--lifespan", "off"],
         "worker": [py, "-m", "celery", "-A", "switchboard", "worker", "--loglevel", "INFO",
@@ -711,6 +711,12 @@ def app_commands(host: str, port: int) -> dict[str, list[str]]:
         "beat": [py, "-m", "celery", "-A", "switchboard", "beat", "--loglevel", "INFO",
                  "--schedule", str(VAR / "celerybeat-schedule"), "--pidfile="],
     }
+    simulated = os.environ.get("TWILIO_MODE") or (
+        "live" if os.environ.get("TWILIO_ACCOUNT_SID") and os.environ.get("TWILIO_AUTH_TOKEN") else "simulate")
+    if simulated == "simulate":
+        # The people a running campaign calls: simulated callees answer each call it places.
+        commands["callees"] = [py, "manage.py", "simulate_dialer", "--server", f"http://{probe_host(host)}:{port}"]
+    return commands
 
 
 @dataclass

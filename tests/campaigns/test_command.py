@@ -1,0 +1,55 @@
+"""The demo's campaign and the command line: seeded once, started, paused and listed."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_tenants.utils import schema_context
+
+from answering.acd.models import DialerCampaign
+from campaigns.demo import CONTACTS, campaigns_demo_seed
+from campaigns.models import Campaign, Contact
+from compliance.models import Consent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_campaign_is_seeded_once_with_consented_contacts(world):
+    with schema_context("bobsplumbing"):
+        assert campaigns_demo_seed("bobsplumbing") is None  # not a demo client
+    # Seed a demo client's campaign into Bob's schema: the seed is keyed by slug only.
+    with schema_context("bobsplumbing"):
+        from campaigns import demo
+
+        campaign = demo.campaigns_demo_seed("northside")
+        assert campaigns_demo_seed("northside") == campaign  # idempotent
+        contacts = Contact.objects.filter(campaign=campaign)
+        assert contacts.count() == CONTACTS and campaign.dispositions.count() == 6
+        assert campaign.script is not None and campaign.state == Campaign.State.DRAFT
+        first = contacts.first()
+        assert first.time_zone == "America/New_York" and "last_service" in first.fields
+        assert Consent.objects.filter(number=first.number, kind=Consent.Kind.EXPRESS).exists()
+
+
+def test_the_command_starts_pauses_and_lists_a_campaign(world):
+    with schema_context("bobsplumbing"):
+        from campaigns.services import lifecycle
+
+        campaign = lifecycle.campaign_create(name="Winter check", purpose="informational")
+    out = StringIO()
+    call_command("campaign", "start", "Winter check", "--client", "bobsplumbing", stdout=out)
+    assert "Running" in out.getvalue()
+    assert DialerCampaign.objects.filter(client=world.bobs, campaign_id=campaign.pk).exists()
+    call_command("campaign", "pause", str(campaign.pk), "--client", "bobsplumbing", stdout=out)
+    assert not DialerCampaign.objects.filter(client=world.bobs, campaign_id=campaign.pk).exists()
+    call_command("campaign", "list", "--client", "bobsplumbing", stdout=out)
+    assert "Winter check" in out.getvalue() and "Paused" in out.getvalue()
+    with pytest.raises(CommandError, match="no campaign"):
+        call_command("campaign", "start", "Nope", "--client", "bobsplumbing")
+    with pytest.raises(CommandError, match="No client"):
+        call_command("campaign", "list", "--client", "nobody")
+    # Another client's campaign is not reachable through Bob's name.
+    with pytest.raises(CommandError, match="no campaign"):
+        call_command("campaign", "start", "Winter check", "--client", "charlieclinic")
