@@ -18,6 +18,9 @@ from answering.acd.tasks import agent_console_gone_task
 from answering.messages import services
 from answering.metrics import wallboard_snapshot
 from answering.selectors import knowledge_search
+from campaigns.models import CallAttempt
+from campaigns.screen import console_outbound
+from campaigns.services import dispositions, preview
 from tenants.selectors import client_list
 from tenants.websocket import ClientConsumer
 
@@ -46,7 +49,14 @@ class PortalConsumer(ClientConsumer):
 class AgentConsumer(ClientConsumer):
     """An agent's console (platform host): status, offers, the current call, the queues of
     the clients they serve. Actions arrive as JSON: {"action": "status", "status": "available"},
-    {"action": "accept", "call": 12}, {"action": "decline", "call": 12}."""
+    {"action": "accept", "call": 12}, {"action": "decline", "call": 12}.
+
+    Campaign work (campaigns/): {"action": "mode", "mode": "outbound"}; on a connected
+    campaign call {"action": "disposition", "call": 12, "code": "sale", "amount": "120",
+    "notes": "", "callback_at": "2026-12-04T10:00", "callback_to": "me", "answers": {},
+    "change": false}; in preview {"action": "preview_next"}, {"action": "preview_dial",
+    "contact": 7, "client": "bobsplumbing"}, {"action": "preview_skip", "contact": 7,
+    "client": "bobsplumbing", "reason": "…"}."""
 
     def allows(self, user) -> bool:
         return self.client is None and user.is_platform_user and hasattr(user, "agent_profile")
@@ -55,7 +65,8 @@ class AgentConsumer(ClientConsumer):
         return [live.agent_group(user.pk), *(live.client_queue_group(c.schema_name) for c in agent_clients(user))]
 
     def snapshot(self) -> dict:
-        return agent_snapshot(self.user)
+        # The mode, the modes allowed and the preview card ride along with every snapshot.
+        return {**agent_snapshot(self.user), **console_outbound(self.user)}
 
     async def connect(self) -> None:
         await super().connect()
@@ -93,6 +104,10 @@ class AgentConsumer(ClientConsumer):
                 await self.send_json(reply)
                 if reply["type"] != "message_taken":
                     return
+        elif action in ("mode", "disposition", "preview_next", "preview_dial", "preview_skip"):
+            reply = await self.in_client_schema(self._campaign_action, action, content)
+            if reply is not None:
+                await self.send_json(reply)
         elif action in acd.CONTROL_ACTIONS:
             # The phone and call controls (answering/acd/services/controls.py): their own reply;
             # what they change reaches the console as pushes.
@@ -121,6 +136,54 @@ class AgentConsumer(ClientConsumer):
         snapshot = await self.in_client_schema(self.snapshot)
         self.shown_call = snapshot["call"]["call"] if snapshot.get("call") else None
         await self.send_json({"type": "snapshot", **snapshot})
+
+    def _campaign_action(self, action: str, content: dict) -> dict | None:
+        """The agent's campaign work: their mode, a campaign call's disposition, preview.
+        Errors come back as sentences; the snapshot that follows shows the rest."""
+        try:
+            if action == "mode":
+                acd.agent_mode_set(agent=self.user, mode=str(content.get("mode", "")))
+                return None
+            if action == "disposition":
+                return self._disposition(content)
+            if action == "preview_next":
+                if preview.preview_next(agent=self.user) is None:
+                    return {"type": "preview_none", "message": "No contact to preview now."}
+                return None
+            contact_id, client = _int(content.get("contact")), content.get("client") or None
+            if contact_id is None:
+                return {"type": "preview_error", "message": "Which contact? The card is out of date: take the next one."}
+            if action == "preview_dial":
+                attempt = preview.preview_dial(agent=self.user, contact_id=contact_id, client=client)
+                return {"type": "preview_dialing", "contact": contact_id, "attempt": attempt.pk,
+                        "number": str(attempt.number)}
+            preview.preview_skip(agent=self.user, contact_id=contact_id, client=client,
+                                 reason=str(content.get("reason", ""))[:200])
+            return None
+        except (ValueError, preview.PreviewRefused) as exc:
+            # Preview's words go on the preview card (the status line is the presence's).
+            return {"type": "preview_error" if action.startswith("preview") else "error", "message": str(exc)}
+
+    def _disposition(self, content: dict) -> dict:
+        session = CallSession.objects.select_related("client").filter(
+            pk=_int(content.get("call")) or 0, agent=self.user, direction=CallSession.Direction.OUTBOUND).first()
+        if session is None or not session.attempt_id:
+            return {"type": "error", "message": "That is not your campaign call."}
+        answers = content.get("answers") or {}
+        with schema_context(session.client.schema_name):
+            attempt = CallAttempt.objects.filter(pk=session.attempt_id).first()
+            if attempt is None:
+                return {"type": "error", "message": "This call's attempt is gone from the campaign."}
+            try:
+                attempt = dispositions.attempt_disposition(
+                    attempt=attempt, agent=self.user, code=str(content.get("code", "")), amount=content.get("amount"),
+                    notes=str(content.get("notes", "")), callback_at=content.get("callback_at") or None,
+                    callback_to=str(content.get("callback_to") or "me"),
+                    answers=answers if isinstance(answers, dict) else {}, change=bool(content.get("change")))
+            except ValidationError as exc:
+                return {"type": "disposition_errors", "call": session.pk, "errors": exc.message_dict}
+            code = attempt.disposition.code if attempt.disposition_id else ""
+        return {"type": "disposed", "call": session.pk, "code": code}
 
     def _call_action(self, action: str, content: dict) -> dict | None:
         """A step of the agent's work on their current call, run in that call's client schema."""
@@ -163,6 +226,13 @@ class AgentConsumer(ClientConsumer):
                                      answers=answers)
             except services.CallFinishRefused as exc:
                 return {"type": "error", "message": str(exc)}
+        return None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
         return None
 
 

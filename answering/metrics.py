@@ -87,7 +87,8 @@ def service_level_risk(level: float | None, target: float) -> str | None:
 
 def wallboard_snapshot() -> dict:
     """Everything the wallboard shows, whole: agents by name and state, per client the calls
-    waiting and today's figures against its target, and the alerts (most severe first).
+    waiting and today's figures against its target, the alerts (most severe first), and the
+    running campaigns as the dialer's last tick left them.
     ``at`` is the server's clock: the browser counts every "since" from it."""
     now = timezone.now()
     waiting = wallboard.waiting_calls()
@@ -103,7 +104,8 @@ def wallboard_snapshot() -> dict:
                         "risk": service_level_risk(figures.service_level, figures.service_level_target)})
     agents = wallboard.agent_board()
     return {"clients": clients, "agents": agents, "agent_counts": wallboard.agent_counts(agents),
-            "attention": wallboard.alert_list(client_rows, now=now), "alerts": open_alerts(), "at": now.isoformat()}
+            "attention": wallboard.alert_list(client_rows, now=now), "alerts": open_alerts(),
+            "campaigns": wallboard.campaign_board(), "at": now.isoformat()}
 
 
 def open_alerts(limit: int = 20) -> list[dict]:

@@ -10,6 +10,9 @@ summary: a chain nobody acknowledged, a delivery that failed for good. Urgent me
 yet acknowledged, and deliveries Twilio reported failed afterwards (an undelivered text),
 live in each client's schema: they are read with one statement over every schema (a
 ``UNION ALL`` of one small indexed select per client), not one round trip per client.
+
+Running campaigns come from the public ``DialerCampaign`` rows: the dialer's tick writes
+their figures (``stats``), mode and reason there, then calls ``campaigns_push``.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
-from answering.acd.models import AgentPresence, CallSession, SupervisorAlert
+from answering import live
+from answering.acd.models import AgentPresence, CallSession, DialerCampaign, SupervisorAlert
 from answering.models import Delivery, Message, Person
+from campaigns.selectors import campaign_configured_modes
 from tenants.models import Client, User
 from tenants.models.clients import LANGUAGES
 
@@ -32,6 +37,9 @@ LANGUAGE_NAMES = dict(LANGUAGES)
 ALERT_WINDOW = timedelta(hours=12)
 # A call-out nobody picked up is the escalation going on to its next step, not a failure.
 _UNANSWERED_CALLOUT = ["Twilio: busy", "Twilio: no-answer", "Twilio: completed", "Twilio: canceled"]
+# Abandonment the wall warns about (amber) before the 3 % cap (red); the dialer eases off here too.
+ABANDONMENT_NEAR = 0.025
+ABANDONMENT_CAP = 0.03
 # Most severe first; within a kind, oldest first.
 _KIND_ORDER = {"unacknowledged": 0, "delivery_failed": 1, "urgent": 2}
 
@@ -153,3 +161,60 @@ def agent_counts(agents: list[dict]) -> dict[str, int]:
         counts[a["status"]] = counts.get(a["status"], 0) + 1
     return counts
 
+
+
+def campaign_board() -> list[dict]:
+    """Every running campaign, by client then name, as the dialer's last tick left it: the
+    mode it dials in now beside the mode it is configured with (predictive drops to
+    progressive over the abandonment cap, and ``reason`` says why), lines per agent, and
+    the tick's figures. ``risk_today`` and ``risk_30d`` are ``over`` the 3 % cap, ``near`` it
+    from 2.5 %, else ``ok``; ``risk`` the worse of the two; ``dropped`` when the modes differ."""
+    rows = list(DialerCampaign.objects.select_related("client").order_by("client__name", "name", "pk"))
+    # The configured mode lives in each client's schema: one statement for all of them.
+    configured = campaign_configured_modes(_campaign_ids_by_schema(rows))
+    board = []
+    for row in rows:
+        stats = row.stats if isinstance(row.stats, dict) else {}
+        risk_today, risk_30d = _risk(stats.get("abandon_rate_today")), _risk(stats.get("abandon_rate_30d"))
+        mode = configured.get((row.client.schema_name, row.campaign_id), row.mode)
+        board.append({
+            "client": row.client.schema_name, "client_name": row.client.name, "campaign": row.campaign_id,
+            "name": row.name, "mode": row.mode, "configured_mode": mode, "dropped": bool(row.mode and row.mode != mode),
+            "lines_per_agent": row.lines_per_agent, "reason": row.reason,
+            "risk": max(risk_today, risk_30d, key=_RISK_ORDER.index), "risk_today": risk_today, "risk_30d": risk_30d,
+            "ticked_at": row.ticked_at.isoformat() if row.ticked_at else None,
+            **{key: stats.get(key) for key in CAMPAIGN_STATS},
+        })
+    return board
+
+
+_RISK_ORDER = ["ok", "near", "over"]
+
+
+def _risk(rate: float | None) -> str:
+    if rate is None:
+        return "ok"
+    return "over" if rate >= ABANDONMENT_CAP - 1e-9 else "near" if rate >= ABANDONMENT_NEAR - 1e-9 else "ok"
+
+
+# What the dialer's tick writes to ``DialerCampaign.stats`` (None until its first tick).
+CAMPAIGN_STATS = ("contacts_left", "attempts_today", "answered_today", "answer_rate", "abandoned_today", "live_today",
+                  "abandon_rate_today", "abandoned_30d", "live_30d", "abandon_rate_30d", "agents", "lines_in_flight")
+
+
+def _campaign_ids_by_schema(rows: list[DialerCampaign]) -> dict[str, list[int]]:
+    ids: dict[str, list[int]] = {}
+    for row in rows:
+        ids.setdefault(row.client.schema_name, []).append(row.campaign_id)
+    return ids
+
+
+def campaigns_push() -> None:
+    """Tell the supervisors' wallboards that running campaigns changed (call after the
+    dialer's tick commits its ``DialerCampaign`` rows, or after a start, pause or stop).
+
+    Coalesced: the calls of one tick round (every running campaign, in any process) within
+    ``LIVE_COALESCE_MS`` make one push (``live.push_soon``), and each wallboard then redraws
+    its whole snapshot once, which reads ``campaign_board``. Safe when Redis is down (the
+    push is logged and lost; the wall's next snapshot, asked every 30 s, heals it)."""
+    live.push_soon("wallboard:campaigns", lambda: (live.SUPERVISORS_GROUP, {"type": "campaigns"}))

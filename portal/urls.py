@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import views
+from portal import campaigns, views
 
 app_name = "portal"
 urlpatterns = [
@@ -29,4 +29,16 @@ urlpatterns = [
     path("users/<int:pk>/remove", views.user_remove, name="user_remove"),
     path("users/<int:pk>/recordings", views.user_recordings, name="user_recordings"),
     path("users/<int:pk>/invite-again", views.user_invitation_resend, name="user_invitation_resend"),
+    # Outbound campaigns (portal/campaigns.py).
+    path("campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/start", campaigns.campaign_action, {"action": "start"}, name="campaign_start"),
+    path("campaigns/<int:pk>/pause", campaigns.campaign_action, {"action": "pause"}, name="campaign_pause"),
+    path("campaigns/<int:pk>/stop", campaigns.campaign_action, {"action": "stop"}, name="campaign_stop"),
+    path("campaigns/<int:pk>/results.csv", campaigns.campaign_export, name="campaign_export"),
+    path("campaigns/<int:pk>/upload", campaigns.list_upload, name="list_upload"),
+    path("campaigns/lists/<int:pk>/recycle", campaigns.list_recycle, name="list_recycle"),
+    path("campaigns/imports/<int:pk>/", campaigns.contact_import_detail, name="contact_import"),
+    path("campaigns/imports/<int:pk>/mapping", campaigns.contact_import_mapping, name="contact_import_mapping"),
+    path("campaigns/imports/<int:pk>/progress", campaigns.contact_import_progress, name="contact_import_progress"),
 ]

@@ -65,6 +65,10 @@ def agent_snapshot(agent: User) -> dict:
 
 def call_screen(session: CallSession, agent: User) -> dict:
     """The screen pop: whose phone this is, what to say, who is calling, what to know."""
+    if session.direction == CallSession.Direction.OUTBOUND and session.attempt_id:
+        from campaigns.screen import outbound_call  # campaigns reads the ACD: imported when used
+
+        return outbound_call(session, agent)  # a campaign call: the contact, its history, the campaign's script
     client = session.client
     tz = zoneinfo.ZoneInfo(client.time_zone)
     with schema_context(client.schema_name):

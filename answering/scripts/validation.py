@@ -20,13 +20,17 @@ from tenants.phone import to_e164
 FIELD_TYPES = ("text", "phone", "email", "address", "yes_no", "choice", "date", "datetime", "number")
 
 
-END_ACTIONS = ("message", "dispatch", "transfer", "log")
+END_ACTIONS = ("message", "dispatch", "transfer", "log", "callback")
 
 
 URGENCIES = ("normal", "urgent")
 
 
 MERGE_FIELDS = ("client_name", "caller_number", "agent_first_name", "greeting_time")
+# A campaign call's contact (campaigns/screen.py fills them; an inbound call leaves them as
+# written): its own fields, and its list's custom columns as {fields.<column>}.
+CONTACT_MERGE_FIELDS = ("first_name", "last_name", "name", "number", "email", "state", "postal_code", "reason")
+CONTACT_CUSTOM_FIELD = re.compile(r"fields\.\w+")
 
 
 MENU_CHOICE = re.compile(r"^(open|after_hours):[0-9*#]$")
@@ -327,7 +331,7 @@ def merge_field_problems(text: str) -> list[str]:
     for _, name, spec, conversion in parsed:
         if name is None:
             continue
-        if name not in MERGE_FIELDS:
+        if name not in MERGE_FIELDS and name not in CONTACT_MERGE_FIELDS and not CONTACT_CUSTOM_FIELD.fullmatch(name):
             problems.append(f"unknown merge field {{{name}}}; use {', '.join('{' + m + '}' for m in MERGE_FIELDS)}")
         elif spec or conversion:
             problems.append(f"write the merge field as {{{name}}}")

@@ -227,6 +227,8 @@ class CallAttempt(models.Model):
             models.Index(fields=["number", "started_at"], name="call_attempt_number_time"),
             models.Index(fields=["campaign", "started_at"], name="call_attempt_campaign_time"),
             models.Index(fields=["twilio_sid"], name="call_attempt_sid", condition=~Q(twilio_sid="")),
+            # Lines in flight per campaign (each tick), and what the sweep settles.
+            models.Index(fields=["campaign", "started_at"], name="call_attempt_pending", condition=Q(outcome="pending")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["contact"], condition=Q(outcome="pending"),

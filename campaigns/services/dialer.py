@@ -24,6 +24,7 @@ not placed, so no contact is dialed twice and none is lost.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 import zoneinfo
@@ -36,6 +37,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from answering import live
 from answering.acd.models import AgentPresence, CallSession, DialerCampaign
 from answering.messages.texts import twilio_url
 from answering.twilio import gateway
@@ -44,7 +46,7 @@ from campaigns.models import CallAttempt, Campaign, Contact, ContactList
 from campaigns.services import lifecycle
 from compliance.rules import Channel
 from compliance.selectors import campaign_abandonment_rate
-from compliance.services import contact_decide
+from compliance.services import contact_decide, contacts_decide
 from switchboard.redis_clients import redis_client
 from tenants.models import AgentProfile, Client, PhoneNumber
 
@@ -187,6 +189,20 @@ def campaign_stats(campaign: Campaign, client: Client, now: dt.datetime) -> dict
     }
 
 
+STATS_SECONDS = 5  # the campaign's rates are refigured this often; lines in flight every tick
+
+
+def _stats_fresh_enough(row: DialerCampaign, campaign: Campaign, client: Client, now: dt.datetime) -> dict:
+    """The campaign's figures: the rates and counts from the last few seconds' aggregate (they
+    move slowly), the lines in flight counted now (pacing must not over-dial)."""
+    previous = row.stats or {}
+    figured = previous.get("figured_at")
+    if figured is None or not (0 <= now.timestamp() - figured < STATS_SECONDS) or "recent_dials" not in previous:
+        return {**campaign_stats(campaign, client, now), "figured_at": now.timestamp()}
+    in_flight = CallAttempt.objects.filter(campaign=campaign, outcome=CallAttempt.Outcome.PENDING).count()
+    return {**previous, "lines_in_flight": in_flight, "in_flight": in_flight}
+
+
 def _pacing_input(campaign: Campaign, agents: Agents, stats: dict) -> pacing.PacingInput:
     return pacing.PacingInput(
         mode=campaign.mode, agents_ready=len(agents.ready), agents_finishing=agents.finishing,
@@ -202,23 +218,60 @@ def _pacing_input(campaign: Campaign, agents: Agents, stats: dict) -> pacing.Pac
 
 # --- Picking contacts -------------------------------------------------------------------------
 
-_PICK = f"""
-SELECT c.id FROM {Contact._meta.db_table} c
-WHERE c.list_id = %(list)s AND c.status = ANY(%(dialable)s)
-  AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= %(now)s)
+_WINDOW = """
   AND (c.reserved_until IS NULL OR c.reserved_until < %(now)s)
   AND (c.callback_agent_id IS NULL OR c.callback_agent_id = ANY(%(ready)s))
-  AND (timezone(COALESCE(NULLIF(c.time_zone, ''), %(zone)s), %(now)s))::time >= %(start)s
-  AND (timezone(COALESCE(NULLIF(c.time_zone, ''), %(zone)s), %(now)s))::time < %(end)s
-  AND (extract(isodow FROM timezone(COALESCE(NULLIF(c.time_zone, ''), %(zone)s), %(now)s))::int - 1) = ANY(%(days)s)
-ORDER BY c.next_attempt_at ASC NULLS LAST, c.id
-LIMIT %(limit)s
-FOR UPDATE SKIP LOCKED
+  AND c.time_zone = ANY(%(zones)s)
+"""
+
+
+@functools.lru_cache(maxsize=64)
+def _zones_in_window(minute: int, start: dt.time, end: dt.time, days: tuple[int, ...]) -> tuple[str, ...]:
+    """Every IANA zone whose local time, at this minute, is inside the window on an allowed
+    day. The set changes only at minute boundaries: figured once a minute per window, it
+    turns the pick's per-row time arithmetic into a plain ``time_zone = ANY(...)``."""
+    at = dt.datetime.fromtimestamp(minute * 60, dt.timezone.utc)
+    inside = []
+    for name in _all_zones():
+        local = at.astimezone(zoneinfo.ZoneInfo(name))
+        if local.weekday() in days and start <= local.time().replace(second=0, microsecond=0) < end:
+            inside.append(name)
+    return tuple(inside)
+
+
+@functools.cache
+def _all_zones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def zones_in_window(campaign: Campaign, client: Client, now: dt.datetime) -> list[str]:
+    """The zones in the campaign's window now; a contact without a zone of its own is in the
+    client's ('' stands for it)."""
+    zones = list(_zones_in_window(int(now.timestamp() // 60), campaign.window_start, campaign.window_end,
+                                  tuple(campaign.days or range(7))))
+    if client.time_zone in zones:
+        zones.append("")
+    return zones
+
+
+# Due retries and callbacks first (the promised time), then fresh contacts in list order.
+_PICK_DUE = f"""
+SELECT c.id FROM {Contact._meta.db_table} c
+WHERE c.list_id = %(list)s AND c.status IN ('retry', 'callback') AND c.next_attempt_at <= %(now)s {_WINDOW}
+ORDER BY c.next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+"""
+# From where the last tick stopped in the list (``after``): the contacts before it were dialed
+# and wait as retries, and walking past them every tick would grow with the day.
+_PICK_FRESH = f"""
+SELECT c.id FROM {Contact._meta.db_table} c
+WHERE c.list_id = %(list)s AND c.id > %(after)s AND c.status = 'new'
+  AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= %(now)s) {_WINDOW}
+ORDER BY c.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
 
 
 def contacts_pick(campaign: Campaign, client: Client, *, limit: int, now: dt.datetime,
-                  ready_agents: list[int] = ()) -> list[Contact]:
+                  ready_agents: list[int] = (), cursor_ids: dict | None = None) -> list[Contact]:
     """The next ``limit`` contacts to dial, locked (call inside a transaction): due callbacks
     and retries before fresh contacts, highest list priority first, each in the campaign's
     window in the contact's own time zone now (the gate narrows it further). A callback
@@ -226,14 +279,27 @@ def contacts_pick(campaign: Campaign, client: Client, *, limit: int, now: dt.dat
     if limit <= 0:
         return []
     picked: list[int] = []
+    zones = zones_in_window(campaign, client, now)
+    if not zones:
+        return []
     lists = ContactList.objects.filter(campaign=campaign, active=True).order_by("-priority", "id").values_list("id", flat=True)
+    cursor_ids = {} if cursor_ids is None else cursor_ids  # list id -> the last fresh contact picked
     with connection.cursor() as cursor:
         for list_id in lists:
-            cursor.execute(_PICK, {
-                "list": list_id, "dialable": list(Contact.DIALABLE), "now": now, "ready": list(ready_agents) or [0],
-                "zone": client.time_zone, "start": campaign.window_start, "end": campaign.window_end,
-                "days": list(campaign.days) or [0, 1, 2, 3, 4, 5, 6], "limit": limit - len(picked)})
+            params = {"list": list_id, "now": now, "ready": list(ready_agents) or [0], "zones": zones}
+            cursor.execute(_PICK_DUE, {**params, "limit": limit - len(picked)})
             picked += [row[0] for row in cursor.fetchall()]
+            after = cursor_ids.get(str(list_id), 0)
+            while len(picked) < limit:
+                cursor.execute(_PICK_FRESH, {**params, "after": after, "limit": limit - len(picked)})
+                fresh = [row[0] for row in cursor.fetchall()]
+                picked += fresh
+                if fresh:
+                    cursor_ids[str(list_id)] = fresh[-1]
+                if len(picked) >= limit or after == 0:
+                    break
+                after = 0  # the end of the list: once more from its start (recycled, deferred ones)
+                cursor_ids[str(list_id)] = 0
             if len(picked) >= limit:
                 break
     by_id = Contact.objects.in_bulk(picked)
@@ -242,12 +308,17 @@ def contacts_pick(campaign: Campaign, client: Client, *, limit: int, now: dt.dat
 
 # --- Caller ID ------------------------------------------------------------------------------
 
-def caller_id_for(campaign: Campaign, client: Client, number: str) -> tuple[str, str]:
+def client_numbers(client: Client) -> list[tuple[str, str, str]]:
+    """The client's numbers: (number, purpose, owning Twilio account), read once per tick."""
+    return list(PhoneNumber.objects.filter(client=client).order_by("purpose", "number")
+                .values_list("number", "purpose", "twilio_account_sid"))
+
+
+def caller_id_for(campaign: Campaign, client: Client, number: str, numbers=None) -> tuple[str, str]:
     """(number shown, the Twilio account that owns it). Local presence: the client's number in
     the callee's area code when it has one; else the campaign's caller ID; else the client's
     first caller-ID or answering number."""
-    numbers = list(PhoneNumber.objects.filter(client=client).order_by("purpose", "number")
-                   .values_list("number", "purpose", "twilio_account_sid"))
+    numbers = client_numbers(client) if numbers is None else numbers
     if campaign.local_presence and number.startswith("+1"):
         same_area = [n for n in numbers if n[0][:5] == number[:5]]
         if same_area:
@@ -283,6 +354,73 @@ def _refused(campaign: Campaign, contact: Contact, decision, now: dt.datetime) -
                                                  reason=text, updated=now)
 
 
+class AbandonmentCap(Exception):
+    """The gate refuses the campaign's autodialed calls: abandonment is over the cap."""
+
+
+_OPEN = f"""
+INSERT INTO {CallAttempt._meta.db_table}
+    (campaign_id, contact_id, number, caller_id, channel, purpose, subject, mode, agent_id, ledger_id, started_at,
+     outcome, answered_by, twilio_status, last_sequence, twilio_sid, notes, answers, detail)
+SELECT %(campaign)s, c, n, cid, %(channel)s, %(purpose)s, %(subject)s, %(mode)s, a, l, %(started)s,
+       'pending', '', '', -1, '', '', '{{}}', 'Allowed by the gate (ledger ' || l || ').'
+FROM unnest(%(contacts)s::bigint[], %(numbers)s::text[], %(caller_ids)s::text[], %(agents)s::bigint[],
+            %(ledgers)s::bigint[]) AS t(c, n, cid, a, l)
+ON CONFLICT (contact_id) WHERE outcome = 'pending' DO NOTHING
+RETURNING id, contact_id
+"""
+
+
+def attempts_open(campaign: Campaign, client: Client, contacts: list[Contact], *, now: dt.datetime,
+                  numbers=None) -> tuple[list[tuple[CallAttempt, Contact]], int]:
+    """The gate for a batch (inside the caller's transaction, the contacts locked), then every
+    allowed contact's pending attempt in one INSERT: a contact with an attempt already in
+    flight is skipped by the database (``call_attempt_one_in_flight``). Returns the opened
+    attempts with their contacts, and how many the gate refused (each contact says why)."""
+    if not contacts:
+        return [], 0
+    decisions = contacts_decide(
+        client=client, contacts=[(c.number, {"state": c.state} if c.state else None) for c in contacts],
+        purpose=campaign.purpose, channel=campaign.gate_channel, at=now, campaign=campaign,
+        asked_by=f"dialer:{campaign.pk}")
+    allowed, refused = [], 0
+    for contact, decision in zip(contacts, decisions):
+        if decision.allowed:
+            allowed.append((contact, decision))
+            continue
+        if "abandonment_cap" in decision.codes:
+            raise AbandonmentCap(" ".join(r.text for r in decision.denials if r.code == "abandonment_cap"))
+        _refused(campaign, contact, decision, now)
+        refused += 1
+    if not allowed:
+        return [], refused
+    numbers = client_numbers(client) if numbers is None else numbers
+    shown = {c.pk: caller_id_for(campaign, client, c.number, numbers) for c, _ in allowed}
+    started = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN, {
+            "campaign": campaign.pk, "channel": campaign.gate_channel, "purpose": campaign.purpose,
+            "subject": campaign.subject_key, "mode": campaign.mode, "started": started,
+            "contacts": [c.pk for c, _ in allowed], "numbers": [c.number for c, _ in allowed],
+            "caller_ids": [shown[c.pk][0] for c, _ in allowed], "agents": [c.callback_agent_id for c, _ in allowed],
+            "ledgers": [d.ledger_id for _, d in allowed]})
+        opened = dict((contact_id, attempt_id) for attempt_id, contact_id in cursor.fetchall())
+        cursor.execute(f"UPDATE {Contact._meta.db_table} SET status = 'in_flight', attempts = attempts + 1, "
+                       f"last_attempt_at = %s, reserved_by = NULL, reserved_until = NULL, updated = %s "
+                       f"WHERE id = ANY(%s)", [now, now, list(opened)])
+    result = []
+    for contact, decision in allowed:
+        if contact.pk not in opened:
+            continue
+        attempt = CallAttempt(pk=opened[contact.pk], campaign=campaign, contact=contact, number=contact.number,
+                              caller_id=shown[contact.pk][0], channel=decision.channel, purpose=campaign.purpose,
+                              mode=campaign.mode, agent_id=contact.callback_agent_id, ledger_id=decision.ledger_id,
+                              started_at=started)
+        attempt.account_sid = shown[contact.pk][1]  # not stored: the gateway call needs it once
+        result.append((attempt, contact))
+    return result, refused
+
+
 def attempt_open(campaign: Campaign, client: Client, contact: Contact, *, now: dt.datetime,
                  agent_id: int | None = None, mode: str | None = None) -> CallAttempt | None:
     """Ask the gate and, if it allows, write the pending attempt (inside the caller's
@@ -312,10 +450,6 @@ def attempt_open(campaign: Campaign, client: Client, contact: Contact, *, now: d
     return attempt
 
 
-class AbandonmentCap(Exception):
-    """The gate refuses the campaign's autodialed calls: abandonment is over the cap."""
-
-
 def _merge(text: str, contact: Contact) -> str:
     values = defaultdict(str, {"first_name": contact.first_name, "last_name": contact.last_name,
                                "name": contact.name, **{k: str(v) for k, v in (contact.fields or {}).items()}})
@@ -325,7 +459,8 @@ def _merge(text: str, contact: Contact) -> str:
         return text
 
 
-def attempt_send(attempt: CallAttempt, client: Client, campaign: Campaign, contact: Contact) -> None:
+def attempt_send(attempt: CallAttempt, client: Client, campaign: Campaign, contact: Contact, *,
+                 store_sid: bool = True) -> str:
     """Hand a committed pending attempt to Twilio. A permanent refusal settles it; a transient
     error leaves it pending for the sweep (which asks Twilio whether it went out)."""
     schema = client.schema_name
@@ -350,9 +485,20 @@ def attempt_send(attempt: CallAttempt, client: Client, campaign: Campaign, conta
         else:
             logger.warning("attempt %s to %s not confirmed (%s): the sweep will settle it", attempt.pk,
                            attempt.number, exc)
-        return
-    CallAttempt.objects.filter(pk=attempt.pk, twilio_sid="").update(twilio_sid=sent.sid)
+        return ""
+    if store_sid:
+        CallAttempt.objects.filter(pk=attempt.pk, twilio_sid="").update(twilio_sid=sent.sid)
     attempt.twilio_sid = sent.sid
+    return sent.sid
+
+
+def _sids_store(sent: list[tuple[int, str]]) -> None:
+    """The SIDs of a tick's calls, in one UPDATE (a callback that came first may have set it)."""
+    if sent:
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {CallAttempt._meta.db_table} a SET twilio_sid = s.sid FROM "
+                           f"unnest(%s::bigint[], %s::text[]) AS s(id, sid) WHERE a.id = s.id AND a.twilio_sid = ''",
+                           [[i for i, _ in sent], [sid for _, sid in sent]])
 
 
 def attempt_place(*, campaign: Campaign, contact: Contact, agent_id: int | None = None,
@@ -375,6 +521,12 @@ def attempt_place(*, campaign: Campaign, contact: Contact, agent_id: int | None 
     if attempt is None:
         contact.refresh_from_db()
         return None
+    if agent_id:
+        # The agent waits for this call to be answered: not available to the ACD nor to a
+        # tick meanwhile (the person who answers is theirs); the outcome frees them again.
+        AgentPresence.objects.filter(agent_id=agent_id, status=Status.AVAILABLE).update(
+            status=Status.OFFERED, since=timezone.now(), reason=f"Dialing {locked.name or locked.number}…")
+        live.push(live.agent_group(agent_id), {"type": "call_changed"})
     attempt_send(attempt, client, campaign, locked)
     return attempt
 
@@ -427,12 +579,13 @@ def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> Tic
             lifecycle.campaign_stop(campaign=campaign, by="its schedule")
             return TickResult(row.campaign_id, 0, None)
         agents = campaign_agents(campaign, client)
-        stats = campaign_stats(campaign, client, now)
+        stats = _stats_fresh_enough(row, campaign, client, now)
         decided = pacing.pace(_pacing_input(campaign, agents, stats))
         if campaign.channel == Campaign.Kind.SMS:  # texts need no agent: the budget paces them
             decided = pacing.Pacing(calls_now=10, lines_per_agent=0.0, mode="texts", reason="Sending texts.",
                                     throttled=False, stop=False)
         placed, refused, to_send = 0, 0, []
+        cursor_ids = dict((row.stats or {}).get("pick_after") or {})
         scheduled = not campaign.starts_at or now >= campaign.starts_at
         if scheduled and decided.calls_now > 0:
             probe_caller, account = caller_id_for(campaign, client, "")
@@ -443,15 +596,13 @@ def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> Tic
                         cps_give_back(account, budget)
                         return TickResult(row.campaign_id, 0, decided)
                     # Refused contacts do not cost a line: pick again, a few rounds at most.
+                    numbers = client_numbers(client)
                     for _ in range(PICK_ROUNDS):
                         batch = contacts_pick(campaign, client, limit=budget - len(to_send), now=now,
-                                              ready_agents=agents.ready)
-                        for contact in batch:
-                            attempt = attempt_open(campaign, client, contact, now=now)
-                            if attempt is None:
-                                refused += 1
-                            else:
-                                to_send.append((attempt, contact))
+                                              ready_agents=agents.ready, cursor_ids=cursor_ids)
+                        opened, denied = attempts_open(campaign, client, batch, now=now, numbers=numbers)
+                        to_send += opened
+                        refused += denied
                         if not batch or len(to_send) >= budget:
                             break
             except AbandonmentCap as exc:
@@ -461,18 +612,21 @@ def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> Tic
                 return TickResult(row.campaign_id, 0, decided)
             cps_give_back(account, budget - len(to_send))
             # Committed: each attempt exists before its call does.
+            sent = []
             for attempt, contact in to_send:
-                attempt_send(attempt, client, campaign, contact)
+                sid = attempt_send(attempt, client, campaign, contact, store_sid=False)
+                if sid:
+                    sent.append((attempt.pk, sid))
                 placed += 1
+            _sids_store(sent)
         elif scheduled and campaign.mode != Campaign.Mode.PREVIEW and stats["contacts_left"] == 0 \
                 and stats["lines_in_flight"] == 0:
             lifecycle.campaign_complete_if_done(campaign=campaign)
+        row.stats = {**stats, "pick_after": cursor_ids, "agents": agents.on_it, "agents_ready": len(agents.ready),
+                     "lines_in_flight": stats["lines_in_flight"] + placed, "configured_mode": campaign.mode}
         DialerCampaign.objects.filter(pk=row.pk).update(
             mode=decided.mode, lines_per_agent=decided.lines_per_agent, reason=decided.reason[:300],
-            ticked_at=now, stats={**{k: v for k, v in stats.items() if not k.startswith("avg_")},
-                                  "agents": agents.on_it, "agents_ready": len(agents.ready),
-                                  "lines_in_flight": stats["lines_in_flight"] + placed,
-                                  "configured_mode": campaign.mode})
+            ticked_at=now, stats=row.stats)
     return TickResult(row.campaign_id, placed, decided, refused, time.perf_counter() - started)
 
 

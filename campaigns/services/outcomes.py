@@ -93,10 +93,12 @@ def _agent_for(attempt: CallAttempt, client: Client) -> AgentPresence | None:
     callback booked to them) when ready, else the longest-idle available outbound or blended
     agent serving the client (and the campaign, if it names its agents). Locked, skipping
     agents another connection is assigning right now."""
-    base = (AgentPresence.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=Status.AVAILABLE, agent__is_active=True, agent__agent_profile__clients=client.pk))
+    serving = (AgentPresence.objects.select_for_update(skip_locked=True, of=("self",))
+               .filter(agent__is_active=True, agent__agent_profile__clients=client.pk))
+    base = serving.filter(status=Status.AVAILABLE)
     if attempt.agent_id:
-        own = base.filter(agent_id=attempt.agent_id).first()
+        # A preview agent waits for their own call as "offered" (dialer.attempt_place).
+        own = serving.filter(agent_id=attempt.agent_id, status__in=[Status.AVAILABLE, Status.OFFERED]).first()
         if own is not None or attempt.mode == Campaign.Mode.PREVIEW:
             return own
     pool = base.filter(mode__in=[AgentProfile.Mode.OUTBOUND, AgentProfile.Mode.BLENDED])
@@ -303,6 +305,8 @@ def _settle(attempt: CallAttempt, outcome: str, now: dt.datetime, *, detail: str
     wait for that outcome while attempts are left, else exhausted."""
     updated = CallAttempt.objects.filter(pk=attempt.pk, **({} if force else {"outcome": O.PENDING})).update(
         outcome=outcome, detail=detail[:300])
+    if updated and attempt.agent_id and attempt.mode == Campaign.Mode.PREVIEW:
+        _preview_agent_free(attempt.agent_id, detail)
     if not updated or attempt.contact_id is None:
         return
     attempt.outcome = outcome
@@ -321,6 +325,14 @@ def _settle(attempt: CallAttempt, outcome: str, now: dt.datetime, *, detail: str
     else:
         fields.update(status=Contact.Status.EXHAUSTED, next_attempt_at=None)
     Contact.objects.filter(pk=contact.pk).update(**fields)
+
+
+def _preview_agent_free(agent_id: int, detail: str) -> None:
+    """The preview agent's call was not a live answer: they are available again."""
+    freed = AgentPresence.objects.filter(agent_id=agent_id, status=Status.OFFERED, reason__startswith="Dialing").update(
+        status=Status.AVAILABLE, since=timezone.now(), reason=f"Your call: {detail}"[:200])
+    if freed:
+        transaction.on_commit(lambda: live.push(live.agent_group(agent_id), {"type": "call_changed"}))
 
 
 def attempt_not_placed(*, attempt: CallAttempt) -> None:

@@ -18,6 +18,7 @@ from .gate import (
     ScrubResult,
     ScrubRow,
     contact_decide,
+    contacts_decide,
     contacts_scrub,
 )
 from .optout import (
@@ -33,7 +34,7 @@ from .registry import LoadReport, registry_load
 
 __all__ = [
     "AbandonmentRate", "Decision", "DncImportResult", "LoadReport", "Reason", "RecordingDecision", "RowError",
-    "ScrubResult", "ScrubRow", "consent_record", "contact_decide", "contacts_scrub", "dnc_csv_import",
+    "ScrubResult", "ScrubRow", "consent_record", "contact_decide", "contacts_decide", "contacts_scrub", "dnc_csv_import",
     "dnc_entry_remove", "dnc_import_run", "dnc_import_start", "inbound_sms_handle", "opt_out_record", "recording_decide", "registry_load", "sms_keyword_match",
     "twilio_send_error_record",
 ]

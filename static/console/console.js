@@ -59,6 +59,15 @@
     else if (message.type === "message_errors") {
       showErrors(Object.entries(message.errors).map(([field, errs]) => `${labelOf(field)}: ${errs.join(" ")}`));
     }
+    else if (message.type === "disposition_errors") { dispoErrors(message.errors); }
+    else if (message.type === "disposed") { $("dispo-done").textContent = ""; }  // the snapshot next says what
+    else if (message.type === "preview_error") {
+      dialing = null; $("preview-status").textContent = message.message; $("preview-said").textContent = message.message;
+    }
+    else if (message.type === "preview_none") { dialing = null; $("preview-status").textContent = message.message; }
+    else if (message.type === "preview_dialing") {
+      dialing = message; $("preview-status").textContent = `Dialing ${message.number}…`;
+    }
     else if (message.type === "message_taken") {
       guide.messageTaken = true; guide.end = guide.end || {action: "message"}; renderEnd(); renderNotice();
     }
@@ -66,8 +75,165 @@
   }
 
   function render() {
-    renderStatus(); renderOffer(); renderCall(); renderQueues(); tick();
+    renderStatus(); renderModes(); renderOffer(); renderCall(); renderPreview(); renderQueues(); tick();
   }
+
+  // --- Campaign work: the mode, the preview card, the outbound contact, the disposition ------
+  const MODE_LABELS = {inbound: "Inbound calls", outbound: "Campaign calls", blended: "Blended (inbound first)"};
+  let dialing = null, dispo = {call: null, code: null};
+
+  function renderModes() {
+    const modes = state.modes || ["inbound"];
+    const select = $("mode");
+    if (select.dataset.modes !== modes.join(",")) {
+      select.replaceChildren(...modes.map((m) => {
+        const opt = document.createElement("option"); opt.value = m; opt.textContent = MODE_LABELS[m] || m; return opt;
+      }));
+      select.dataset.modes = modes.join(",");
+    }
+    select.value = state.mode || modes[0];
+    select.disabled = modes.length < 2;  // the profile allows one mode: shown, not chosen
+    $("mode-hint").textContent = modes.length < 2 ? "(your profile's)" : "";
+  }
+
+  function fieldList(dl, contact) {
+    const rows = [["Number", contact.number], ["State", contact.state], ["Email", contact.email],
+                  ...Object.entries(contact.fields || {})].filter(([, v]) => v);
+    dl.replaceChildren(...rows.flatMap(([k, v]) => {
+      const dt = document.createElement("dt"), dd = document.createElement("dd");
+      dt.textContent = k; dd.textContent = v; return [dt, dd];
+    }));
+  }
+
+  function attemptList(ul, attempts) {
+    ul.replaceChildren(...(attempts.length ? attempts : [null]).map((a) => {
+      const li = document.createElement("li");
+      if (!a) { li.textContent = "Not called before."; return li; }
+      li.textContent = [a.when_local, a.outcome_label, a.disposition, a.amount, a.agent, a.notes || a.detail]
+        .filter(Boolean).join(" — ");
+      return li;
+    }));
+  }
+
+  function renderPreview() {
+    const card = state.preview, busy = !!(state.call || state.offer);
+    const campaignWork = (state.mode === "outbound" || state.mode === "blended") && state.preview_campaigns;
+    $("preview").hidden = !card || busy;
+    $("preview-start").hidden = !!card || busy || !campaignWork;
+    if (card) dialing = null;
+    if (!card) return;
+    $("preview-campaign").textContent = card.campaign.name;
+    $("preview-client").textContent = card.client.name;
+    $("preview-name").textContent = card.contact.name;
+    $("preview-number").textContent = card.contact.number;
+    $("preview-local").textContent = `${card.contact.local_time} (${card.contact.time_zone})`;
+    $("preview-callback").hidden = !card.callback_for_you;
+    $("preview-reason").hidden = !card.reason;
+    $("preview-reason").textContent = card.reason ? `Why: ${card.reason}` : "";
+    fieldList($("preview-fields"), card.contact);
+    attemptList($("preview-attempts"), card.attempts);
+    const script = card.script;
+    $("preview-script").hidden = !script;
+    if (script) {
+      $("preview-script-name").textContent = script.name;
+      $("preview-script-say").textContent = script.steps[script.first_step].say;
+    }
+    $("preview-dial").dataset.contact = card.contact.id;
+    $("preview-dial").dataset.client = card.client.slug;
+    if ($("preview-dial").dataset.shown !== String(card.contact.id)) {  // a new card: last card's words go
+      $("preview-status").textContent = ""; $("preview-said").textContent = "";
+      $("preview-dial").dataset.shown = String(card.contact.id);
+    }
+    if (!busy && document.activeElement !== $("preview-skip-reason")) $("preview-dial").focus();
+  }
+
+  function renderOutbound(call) {
+    const ob = call.outbound;
+    $("outbound").hidden = !ob;
+    $("dispo").hidden = !ob;
+    if (!ob) { dispo.call = null; return; }
+    const contact = ob.contact || {};
+    $("ob-campaign").textContent = ob.campaign ? ob.campaign.name : "";
+    $("ob-name").textContent = contact.name || call.caller;
+    $("ob-local").textContent = contact.local_time || "";
+    $("ob-state").textContent = contact.time_zone ? `(${contact.time_zone})` : "";
+    $("ob-reason").hidden = !ob.reason;
+    $("ob-reason").textContent = ob.reason ? `Why: ${ob.reason}` : "";
+    fieldList($("ob-fields"), contact);
+    attemptList($("ob-attempts"), ob.attempts || []);
+    if (dispo.call !== call.call) {  // a new call: a fresh form (a snapshot mid-typing keeps what is typed)
+      dispo = {call: call.call, code: ob.disposed ? ob.disposed.code : null};
+      $("dispo-amount").value = ob.disposed && ob.disposed.amount ? ob.disposed.amount : "";
+      $("dispo-notes").value = ob.disposed ? ob.disposed.notes : "";
+      $("dispo-callback-at").value = contactLocal(contact.time_zone, 1, "10:00");
+      $("dispo-callback-at").min = contactLocal(contact.time_zone, 0);
+      $("dispo-errors").replaceChildren();
+      $("dispo-done").textContent = "";
+      $("dispo-buttons").replaceChildren(...(ob.dispositions || []).map((d) => {
+        const b = document.createElement("button");
+        b.type = "button"; b.dataset.code = d.code; b.dataset.kind = d.kind; b.textContent = d.label;
+        b.addEventListener("click", () => { dispo.code = d.code; renderDispo(); });
+        return b;
+      }));
+    }
+    renderDispo();
+  }
+
+  // The contact's wall clock as a datetime-local value: today (+days) at ``at``, or now.
+  function contactLocal(zone, days, at) {
+    const parts = new Intl.DateTimeFormat("en-CA", {timeZone: zone || undefined, year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23"}).formatToParts(new Date(serverNow() + days * 86400000));
+    const get = (type) => parts.find((p) => p.type === type).value;
+    return `${get("year")}-${get("month")}-${get("day")}T${at || `${get("hour")}:${get("minute")}`}`;
+  }
+
+  function renderDispo() {
+    const ob = state.call && state.call.outbound;
+    if (!ob) return;
+    const chosen = (ob.dispositions || []).find((d) => d.code === dispo.code);
+    document.querySelectorAll("#dispo-buttons button").forEach((b) =>
+      b.setAttribute("aria-pressed", String(b.dataset.code === dispo.code)));
+    $("dispo-amount-wrap").hidden = !chosen || chosen.kind !== "sale";
+    $("dispo-callback-wrap").hidden = !chosen || chosen.kind !== "callback";
+    const zone = (ob.contact || {}).time_zone || "";
+    const at = $("dispo-callback-at").value.split("T")[1] || "";
+    $("dispo-zone").textContent = `${at} in the contact's time, ${zone}`;
+    $("dispo-save").disabled = !chosen;
+    $("dispo-save").textContent = ob.disposed ? "Change the disposition" : "Save the disposition";
+    if (ob.disposed && !$("dispo-done").textContent) $("dispo-done").textContent = `Recorded: ${ob.disposed.label}.`;
+  }
+
+  function dispoErrors(errors) {
+    document.querySelectorAll("#dispo .field-error").forEach((p) => { p.hidden = true; p.textContent = ""; });
+    const loose = [];
+    for (const [field, errs] of Object.entries(errors)) {
+      const p = $(`err-dispo-${field}`);
+      if (p) { p.textContent = errs.join(" "); p.hidden = false; } else loose.push(errs.join(" "));
+    }
+    $("dispo-errors").replaceChildren(...loose.map((e) => { const li = document.createElement("li"); li.textContent = e; return li; }));
+    $("dispo-done").textContent = "";
+  }
+
+  $("mode").addEventListener("change", () => send({action: "mode", mode: $("mode").value}));
+  $("dispo-callback-at").addEventListener("input", renderDispo);
+  $("dispo-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const call = state.call;
+    if (!call || !call.outbound || !dispo.code) return;
+    const to = document.querySelector("#dispo-form input[name=callback_to]:checked");
+    $("dispo-done").textContent = "Saving…";
+    send({action: "disposition", call: call.call, code: dispo.code, amount: $("dispo-amount").value,
+          notes: $("dispo-notes").value, callback_at: $("dispo-callback-at").value, callback_to: to ? to.value : "me",
+          answers: guide.call === call.call ? guide.answers : {}, change: !!call.outbound.disposed});
+  });
+  $("preview-next").addEventListener("click", () => { $("preview-status").textContent = "Looking…"; send({action: "preview_next"}); });
+  $("preview-dial").addEventListener("click", () => send({action: "preview_dial",
+    contact: Number($("preview-dial").dataset.contact), client: $("preview-dial").dataset.client}));
+  $("preview-skip").addEventListener("click", () => {
+    send({action: "preview_skip", contact: Number($("preview-dial").dataset.contact),
+          client: $("preview-dial").dataset.client, reason: $("preview-skip-reason").value});
+    $("preview-skip-reason").value = "";
+  });
 
   function renderStatus() {
     $("status").textContent = state.status.replace("_", " ");
@@ -123,9 +289,11 @@
   function renderCall() {
     const call = state.call;
     $("call").hidden = !call;
-    $("side-call").hidden = !call;
-    $("idle").hidden = !!call || !!state.offer;
-    if (!call) { guide.call = null; return; }
+    // A campaign call shows its contact in the call panel; the inbound side panels stay away.
+    $("side-call").hidden = !call || !!call.outbound;
+    $("idle").hidden = !!call || !!state.offer || (!!state.preview && !state.call);
+    if (!call) { guide.call = null; $("outbound").hidden = true; $("dispo").hidden = true; return; }
+    renderOutbound(call);
     $("call-client").textContent = call.client.name;
     // One greeting: the script's first step says it when there is a script.
     $("call-say").hidden = !call.greeting;
@@ -170,6 +338,12 @@
   // What the caller hanging up means for the agent: said plainly, with the way on.
   function renderNotice() {
     const call = state && state.call;
+    if (call && call.outbound) {
+      $("call-notice").hidden = !call.caller_hung_up || !!call.outbound.disposed;
+      $("call-notice-text").textContent = "The person hung up — choose the disposition; wrap-up waits until you do.";
+      $("save-taken").hidden = true;
+      return;
+    }
     const owed = call && call.caller_hung_up && call.script && !guide.messageTaken && !call.message;
     $("call-notice").hidden = !(call && call.caller_hung_up);
     $("call-notice-text").textContent = owed
@@ -311,6 +485,13 @@
   function renderEnd() {
     guide.shown = END;
     $("script-form").hidden = true; $("script-end").hidden = false;
+    if (state.call && state.call.outbound) {  // a campaign call ends with its disposition, below
+      $("script-end-text").textContent = "End of the script: choose the disposition.";
+      $("message-take").hidden = true; $("finish-form").hidden = true; $("end-back").hidden = false;
+      const first = $("dispo-buttons").querySelector("button");
+      if (first) first.focus();
+      return;
+    }
     const end = guide.end || {action: "log"};
     const text = {message: "Take the message.", dispatch: "Dispatch to the on-call person: save the details for them.",
                   transfer: `Transfer to ${end.transfer_to}.`, log: "Log the call."}[end.action];

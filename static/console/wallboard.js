@@ -132,11 +132,43 @@
     }));
   }
 
+  const MODE = { preview: "Preview", progressive: "Progressive", predictive: "Predictive" };
+  const num = (x) => (x === null || x === undefined ? "—" : String(x));
+  const ratio = (x) => (x === null || x === undefined ? "—" : `${(x * 100).toFixed(1)}%`);
+
+  // Running campaigns, as the dialer's last tick left them; the panel hides when none runs.
+  function renderCampaigns(campaigns) {
+    $("campaigns-card").hidden = !campaigns.length;
+    $("campaigns").replaceChildren(...campaigns.map((c) => {
+      const tr = el("tr");
+      tr.dataset.campaign = `${c.client}:${c.campaign}`;
+      tr.dataset.risk = c.risk;
+      if (c.dropped) tr.dataset.dropped = "true";
+      const name = el("td", "name");
+      name.append(el("span", "campaign", c.name), el("span", "client", c.client_name));
+      const mode = el("td", "mode");
+      mode.append(el("span", "now", MODE[c.mode] || c.mode));
+      if (c.dropped) mode.append(el("span", "configured", `set to ${(MODE[c.configured_mode] || c.configured_mode).toLowerCase()}`));
+      if (c.reason) mode.append(el("span", "reason", c.reason));
+      const today = el("td", "num abandon today", ratio(c.abandon_rate_today));
+      today.dataset.risk = c.risk_today;
+      today.append(el("span", "target", c.live_today ? `${c.abandoned_today} of ${c.live_today}` : "no person yet"));
+      const month = el("td", "num abandon month", ratio(c.abandon_rate_30d));
+      month.dataset.risk = c.risk_30d;
+      month.append(el("span", "target", c.live_30d ? `${c.abandoned_30d} of ${c.live_30d}` : "no person yet"));
+      tr.append(name, mode, el("td", "num", c.lines_per_agent ? Number(c.lines_per_agent).toFixed(1) : "—"),
+                el("td", "num", num(c.agents)), el("td", "num", num(c.contacts_left)),
+                el("td", "num", num(c.attempts_today)), el("td", "num", pct(c.answer_rate)), today, month);
+      return tr;
+    }));
+  }
+
   function render(s) {
     skew = Date.parse(s.at) - Date.now();
     renderAlerts(s.attention || []);
     renderAgents(s.agents || [], s.agent_counts || {});
     renderClients(s.clients || []);
+    renderCampaigns(s.campaigns || []);
     tick();
   }
 

@@ -12,6 +12,8 @@ here: ``from answering.acd import services as acd``.
 from answering.acd.services.agents import (
     acd_sweep,
     agent_console_lost,
+    agent_mode_set,
+    agent_modes,
     agent_status_set,
     call_accept,
     call_decline,
@@ -46,7 +48,8 @@ from answering.acd.services.dispatch import acd_dispatch, eligible_agents, reoff
 from answering.acd.services.states import TransitionRefused
 
 __all__ = [
-    "TransitionRefused", "acd_dispatch", "acd_sweep", "agent_console_lost", "agent_leg_failed", "agent_status_set",
+    "TransitionRefused", "acd_dispatch", "acd_sweep", "agent_console_lost", "agent_leg_failed", "agent_mode_set",
+    "agent_modes", "agent_status_set",
     "call_accept", "call_arrive", "call_decline", "call_enqueue", "call_enter_menu", "call_new",
     "call_note_menu_attempt", "call_recover", "call_script_pin", "call_sessions_prune", "call_status_update",
     "call_to_voicemail", "call_transfer", "connect_url", "eligible_agents", "reoffer_pause_seconds", "offer_expire", "wrap_up_end", "wrap_up_start",

@@ -36,7 +36,9 @@ def agent_status_set(*, agent: User, status: str) -> AgentPresence:
     if status not in (Status.AVAILABLE, Status.BREAK, Status.OFFLINE):
         raise ValueError(f"Agents choose available, break or offline, not {status}.")
     with transaction.atomic():
-        presence, _ = AgentPresence.objects.select_for_update().get_or_create(agent=agent)
+        # A first presence starts in the mode the profile allows first (an outbound agent: outbound).
+        presence, _ = AgentPresence.objects.select_for_update().get_or_create(
+            agent=agent, defaults={"mode": lambda: agent_modes(agent)[0]})  # read only when made
         if CallSession.objects.filter(agent=agent, state=State.WRAP_UP, wrap_up_until__isnull=True).exists():
             # A caller hung up mid-script and the agent's work is not saved: it would be lost
             # (or left in a wrap-up without end) if the agent moved on. Say so instead.
@@ -50,11 +52,61 @@ def agent_status_set(*, agent: User, status: str) -> AgentPresence:
         presence.status = status
         presence.since = now
         presence.reason = "You chose it."
+        # A presence made elsewhere (the model's default) or a profile changed since: the
+        # mode follows what the profile allows, so the ACD and the dialer read a true one.
+        presence.mode = agent_mode(presence, agent_modes(agent))
         if status == Status.AVAILABLE:
             presence.idle_since = now
             presence.missed_offers = 0
         presence.save()
         transaction.on_commit(_dispatch_soon)
+    _push_presence(presence)
+    return presence
+
+
+# What each kind of profile may choose in the console, the first being what it starts in.
+MODES_ALLOWED = {
+    AgentProfile.Mode.INBOUND: ("inbound",),
+    AgentProfile.Mode.OUTBOUND: ("outbound",),
+    AgentProfile.Mode.BLENDED: ("blended", "inbound", "outbound"),
+}
+
+
+def agent_modes(agent: User) -> tuple[str, ...]:
+    """The modes ``agent`` may work in (their profile says): an inbound agent takes inbound
+    calls only, an outbound one campaigns only, a blended one may choose any."""
+    profile = AgentProfile.objects.filter(user=agent).only("mode").first()
+    return MODES_ALLOWED.get(profile.mode if profile else AgentProfile.Mode.INBOUND, ("inbound",))
+
+
+def agent_mode(presence: AgentPresence | None, allowed: tuple[str, ...]) -> str:
+    """The mode the agent works in now: the one they chose, while their profile still allows
+    it (a profile changed since falls back to what it allows)."""
+    return presence.mode if presence is not None and presence.mode in allowed else allowed[0]
+
+
+def agent_mode_set(*, agent: User, mode: str) -> AgentPresence:
+    """The agent chooses inbound, outbound or blended work, within what their profile allows;
+    raises ValueError (with the sentence to show) otherwise. Kept on the presence, so it
+    survives reloads and the ACD (inbound offers) and the dialer (outbound lines) read it.
+    Idempotent; becoming inbound or blended may bring an inbound offer at once."""
+    allowed = agent_modes(agent)
+    if mode not in allowed:
+        may = " or ".join(allowed)
+        raise ValueError(f"Your profile allows {may} work, not {mode}." if mode in ("inbound", "outbound", "blended")
+                         else f"{mode!r} is not a mode: choose {may}.")
+    with transaction.atomic():
+        presence, _ = AgentPresence.objects.select_for_update().get_or_create(agent=agent, defaults={"mode": mode})
+        if presence.mode == mode:
+            return presence
+        presence.mode = mode
+        presence.reason = {"inbound": "Inbound calls only.", "outbound": "Campaign calls only.",
+                           "blended": "Inbound calls first, campaign calls while nobody waits."}[mode]
+        presence.save(update_fields=["mode", "reason"])
+        if mode != "outbound" and presence.status == Status.AVAILABLE:
+            transaction.on_commit(_dispatch_soon)
+        agent_id = agent.pk
+        transaction.on_commit(lambda: live.push(live.agent_group(agent_id), {"type": "agent", "mode": mode}))
     _push_presence(presence)
     return presence
 

@@ -50,6 +50,7 @@ def eligible_agents(session: CallSession, now=None):
             agent__agent_profile__clients=session.client_id,
             agent__agent_profile__languages__contains=[session.language],
             agent__agent_profile__mode__in=[AgentProfile.Mode.INBOUND, AgentProfile.Mode.BLENDED],
+            mode__in=["inbound", "blended"],  # what the agent chose in the console: "outbound" takes no inbound
         )
         .annotate(passed=Case(When(agent_id__in=passed, then=Value(1)), default=Value(0), output_field=IntegerField()))
         .order_by("passed", "idle_since", "agent__agent_profile__priority", "agent_id")
