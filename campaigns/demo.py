@@ -27,20 +27,27 @@ FIRST_NAMES = ("Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Gray", "H
 LAST_NAMES = ("Nguyen", "Garcia", "Smith", "Cohen", "Okafor", "Rossi", "Kim", "Patel", "Silva", "Murphy")
 
 
-def _script(key: str, name: str, intro: str, question: str) -> dict:
+def _script(key: str, name: str, intro: str, question: str, es_intro: str = "") -> dict:
+    """An outbound script; with ``es_intro``, Spanish too (a client answering in Spanish needs
+    every step in both)."""
+    def say(en: str, es: str) -> dict:
+        return {"en": en, "es": es} if es_intro else {"en": en}
+
     return {
         "key": key, "name": name, "used_for": [], "is_default": False,
         "description": "Outbound: the contact's fields are merged in ({first_name}, {fields.<column>}).",
         "steps": [
-            {"key": "intro", "say": {"en": intro},
+            {"key": "intro", "say": say(intro, es_intro),
              "fields": [{"name": "interested", "label": question, "type": "yes_no", "required": True}],
              "branches": [{"field": "interested", "equals": "yes", "goto": "book"},
                           {"field": "interested", "equals": "no", "goto": "thanks"}]},
-            {"key": "book", "say": {"en": "Wonderful. What day and time suit you best?"},
+            {"key": "book", "say": say("Wonderful. What day and time suit you best?",
+                                       "Perfecto. ¿Qué día y hora le convienen más?"),
              "fields": [{"name": "preferred_time", "label": "Preferred day and time", "type": "text",
                          "required": True}],
              "end": {"action": "log"}},
-            {"key": "thanks", "say": {"en": "No problem at all, {first_name}. Thank you for your time."},
+            {"key": "thanks", "say": say("No problem at all, {first_name}. Thank you for your time.",
+                                         "No se preocupe, {first_name}. Gracias por su tiempo."),
              "end": {"action": "log"}},
         ],
     }
@@ -60,7 +67,9 @@ CAMPAIGNS = {
         script=_script("outbound_recall", "Check-up recall",
                        "Hi {first_name}, this is {agent_first_name} calling from {client_name} on behalf of "
                        "{fields.provider}. You are due for your annual check-up; may I book it for you?",
-                       "Book the check-up?")),
+                       "Book the check-up?",
+                       es_intro="Hola {first_name}, le habla {agent_first_name} de {client_name} de parte de "
+                                "{fields.provider}. Le toca su chequeo anual; ¿se lo programo?")),
     "harpercole": dict(
         name="Consultation follow-up", purpose=Purpose.INFORMATIONAL, mode=Campaign.Mode.PREVIEW, area="312",
         field=("matter", ("a lease dispute", "an estate plan", "a traffic ticket")),

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -45,7 +44,6 @@ from campaigns import pacing
 from campaigns.models import CallAttempt, Campaign, Contact, ContactList
 from campaigns.services import lifecycle
 from compliance.rules import Channel
-from compliance.selectors import campaign_abandonment_rate
 from compliance.services import contact_decide, contacts_decide
 from switchboard.redis_clients import redis_client
 from tenants.models import AgentProfile, Client, PhoneNumber
@@ -119,6 +117,7 @@ def cps_give_back(account_sid: str, unused: int) -> None:
 class Agents:
     ready: list[int]  # available now, in the order they should get calls (longest idle first)
     finishing: int  # in wrap-up: free within seconds
+    busy: int  # on a call
     on_it: int  # logged in for it: ready, on a call or wrapping up
 
 
@@ -146,47 +145,52 @@ def campaign_agents(campaign: Campaign, client: Client) -> Agents:
                                     .values_list("agentprofile__user_id", flat=True))
     ready = [a for a, status, _ in rows if status == Status.AVAILABLE and a not in busy_with_inbound]
     finishing = sum(1 for a, status, _ in rows if status == Status.WRAP_UP and a not in busy_with_inbound)
-    return Agents(ready=ready, finishing=finishing, on_it=sum(1 for a, *_ in rows if a not in busy_with_inbound))
+    busy = sum(1 for a, status, _ in rows if status == Status.ON_CALL)
+    return Agents(ready=ready, finishing=finishing, busy=busy,
+                  on_it=sum(1 for a, *_ in rows if a not in busy_with_inbound))
 
 
 # --- The campaign's recent figures (pacing's inputs, the wallboard's numbers) -----------------
 
 def campaign_stats(campaign: Campaign, client: Client, now: dt.datetime) -> dict:
-    """One aggregate over the campaign's attempts of the last 30 days."""
-    zone = zoneinfo.ZoneInfo(client.time_zone)
-    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    recent = now - dt.timedelta(minutes=30)
+    """The campaign's figures for pacing and the wallboard: the portal's own definitions
+    (``campaigns.selectors.campaign_figures``: contacts left, today's attempts and answers,
+    abandonment today and over 30 days — the gate's rate), and pacing's recent window: the
+    last ``pacing.ANSWER_WINDOW_DIALS`` dials that ended, with their ring and handle times."""
+    from campaigns.selectors import campaign_figures
+
     O = CallAttempt.Outcome
-    live = [O.LIVE_ANSWERED, O.ABANDONED]
-    counted = (CallAttempt.objects.filter(campaign=campaign, started_at__gte=now - dt.timedelta(days=30))
-               .exclude(outcome__in=[O.NOT_PLACED, O.SKIPPED]))
-    figures = counted.aggregate(
-        attempts_today=Count("id", filter=Q(started_at__gte=midnight)),
-        answered_today=Count("id", filter=Q(started_at__gte=midnight, outcome__in=[*live, O.MACHINE])),
-        live_today=Count("id", filter=Q(started_at__gte=midnight, outcome__in=live)),
-        abandoned_today=Count("id", filter=Q(started_at__gte=midnight, outcome=O.ABANDONED)),
-        recent_dials=Count("id", filter=Q(started_at__gte=recent) & ~Q(outcome=O.PENDING)),
-        recent_live=Count("id", filter=Q(started_at__gte=recent, outcome__in=live)),
-        in_flight=Count("id", filter=Q(outcome=O.PENDING)),
-    )
-    abandonment = campaign_abandonment_rate(campaign=campaign, at=now)
-    timings = (CallAttempt.objects.filter(campaign=campaign, started_at__gte=recent, outcome=O.LIVE_ANSWERED,
-                                          ended_at__isnull=False, connected_at__isnull=False)
-               .values_list("started_at", "answered_at", "connected_at", "ended_at")[:200])
-    rings = [(a - s).total_seconds() for s, a, _, _ in timings if a]
-    handles = [(e - c).total_seconds() for _, _, c, e in timings]
-    left = Contact.objects.filter(campaign=campaign, status__in=Contact.DIALABLE).count()
+    figures = campaign_figures(campaign, at=now, time_zone=client.time_zone).stats()
+    window = list(CallAttempt.objects.filter(campaign=campaign, started_at__lte=now)
+                  .exclude(outcome__in=[O.PENDING, O.NOT_PLACED, O.SKIPPED])
+                  .order_by("-started_at").values_list("outcome", "started_at", "answered_at", "connected_at",
+                                                       "ended_at")[:pacing.ANSWER_WINDOW_DIALS])
+    live = [w for w in window if w[0] in (O.LIVE_ANSWERED, O.ABANDONED)]
+    rings = [(a - s).total_seconds() for _, s, a, _, _ in live if a]
+    wrap = _wrap_up_seconds()
+    handles = [(e - c).total_seconds() + wrap for o, _, _, c, e in live if o == O.LIVE_ANSWERED and c and e]
     return {
         **figures,
-        "contacts_left": left,
-        "answer_rate": figures["answered_today"] / figures["attempts_today"] if figures["attempts_today"] else 0.0,
-        "abandon_rate_today": figures["abandoned_today"] / figures["live_today"] if figures["live_today"] else 0.0,
-        "abandoned_30d": abandonment.abandoned, "live_30d": abandonment.live_answered,
-        "abandon_rate_30d": abandonment.rate,
+        "recent_dials": len(window), "recent_live": len(live),
         "avg_ring_seconds": sum(rings) / len(rings) if rings else None,
         "avg_handle_seconds": sum(handles) / len(handles) if handles else None,
-        "lines_in_flight": figures["in_flight"],
     }
+
+
+def _wrap_up_seconds() -> int:
+    from answering.selectors import answering_settings_get
+
+    settings_row = answering_settings_get()
+    return settings_row.wrap_up_seconds if settings_row else 30
+
+
+def lines_now(campaign: Campaign, now: dt.datetime) -> dict:
+    """The campaign's lines in flight now (every tick: pacing must not over-dial): how many,
+    how many answered and waiting for detection or an agent, each ringing line's age."""
+    pending = list(CallAttempt.objects.filter(campaign=campaign, outcome=CallAttempt.Outcome.PENDING)
+                   .values_list("started_at", "answered_at"))
+    return {"lines_in_flight": len(pending), "lines_answered": sum(1 for _, a in pending if a),
+            "ringing_seconds": [max(0.0, (now - s).total_seconds()) for s, a in pending if not a]}
 
 
 STATS_SECONDS = 5  # the campaign's rates are refigured this often; lines in flight every tick
@@ -194,19 +198,19 @@ STATS_SECONDS = 5  # the campaign's rates are refigured this often; lines in fli
 
 def _stats_fresh_enough(row: DialerCampaign, campaign: Campaign, client: Client, now: dt.datetime) -> dict:
     """The campaign's figures: the rates and counts from the last few seconds' aggregate (they
-    move slowly), the lines in flight counted now (pacing must not over-dial)."""
+    move slowly), the lines in flight counted now."""
     previous = row.stats or {}
     figured = previous.get("figured_at")
     if figured is None or not (0 <= now.timestamp() - figured < STATS_SECONDS) or "recent_dials" not in previous:
-        return {**campaign_stats(campaign, client, now), "figured_at": now.timestamp()}
-    in_flight = CallAttempt.objects.filter(campaign=campaign, outcome=CallAttempt.Outcome.PENDING).count()
-    return {**previous, "lines_in_flight": in_flight, "in_flight": in_flight}
+        previous = {**campaign_stats(campaign, client, now), "figured_at": now.timestamp()}
+    return {**previous, **lines_now(campaign, now)}
 
 
 def _pacing_input(campaign: Campaign, agents: Agents, stats: dict) -> pacing.PacingInput:
     return pacing.PacingInput(
         mode=campaign.mode, agents_ready=len(agents.ready), agents_finishing=agents.finishing,
-        lines_in_flight=stats["lines_in_flight"],
+        agents_busy=agents.busy, lines_in_flight=stats["lines_in_flight"], lines_answered=stats["lines_answered"],
+        ringing_seconds=tuple(stats["ringing_seconds"]),
         answer_rate=(stats["recent_live"] / stats["recent_dials"]) if stats["recent_dials"] else None,
         recent_dials=stats["recent_dials"], avg_ring_seconds=stats["avg_ring_seconds"],
         avg_handle_seconds=stats["avg_handle_seconds"],
@@ -334,11 +338,12 @@ def caller_id_for(campaign: Campaign, client: Client, number: str, numbers=None)
 
 # --- Placing one attempt ----------------------------------------------------------------------
 
-def _gate(campaign: Campaign, client: Client, contact: Contact, now: dt.datetime, *, channel: str | None = None):
+def _gate(campaign: Campaign, client: Client, contact: Contact, now: dt.datetime, *, channel: str | None = None,
+          dial_mode: str | None = None):
     return contact_decide(client=client, number=contact.number, purpose=campaign.purpose,
                           channel=channel or campaign.gate_channel, at=now, campaign=campaign,
                           contact_address={"state": contact.state} if contact.state else None,
-                          asked_by=f"dialer:{campaign.pk}")
+                          asked_by=f"dialer:{campaign.pk}", dial_mode=dial_mode or campaign.mode)
 
 
 def _refused(campaign: Campaign, contact: Contact, decision, now: dt.datetime) -> None:
@@ -372,7 +377,7 @@ RETURNING id, contact_id
 
 
 def attempts_open(campaign: Campaign, client: Client, contacts: list[Contact], *, now: dt.datetime,
-                  numbers=None) -> tuple[list[tuple[CallAttempt, Contact]], int]:
+                  numbers=None, dial_mode: str | None = None) -> tuple[list[tuple[CallAttempt, Contact]], int]:
     """The gate for a batch (inside the caller's transaction, the contacts locked), then every
     allowed contact's pending attempt in one INSERT: a contact with an attempt already in
     flight is skipped by the database (``call_attempt_one_in_flight``). Returns the opened
@@ -382,7 +387,7 @@ def attempts_open(campaign: Campaign, client: Client, contacts: list[Contact], *
     decisions = contacts_decide(
         client=client, contacts=[(c.number, {"state": c.state} if c.state else None) for c in contacts],
         purpose=campaign.purpose, channel=campaign.gate_channel, at=now, campaign=campaign,
-        asked_by=f"dialer:{campaign.pk}")
+        asked_by=f"dialer:{campaign.pk}", dial_mode=dial_mode or campaign.mode)
     allowed, refused = [], 0
     for contact, decision in zip(contacts, decisions):
         if decision.allowed:
@@ -543,19 +548,8 @@ def dialer_tick(*, now: dt.datetime | None = None) -> list[TickResult]:
         except Exception:
             logger.exception("dialer tick of %s (%s) failed", row.name, row.client.schema_name)
     if rows:
-        _wallboard_push()
+        lifecycle.wallboard_push()
     return results
-
-
-def _wallboard_push() -> None:
-    try:
-        from answering import wallboard
-
-        push = getattr(wallboard, "campaigns_push", None)
-        if push:
-            push()
-    except Exception:
-        logger.exception("wallboard campaign push failed")
 
 
 def _tick_lock(row: DialerCampaign) -> bool:
@@ -600,7 +594,8 @@ def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> Tic
                     for _ in range(PICK_ROUNDS):
                         batch = contacts_pick(campaign, client, limit=budget - len(to_send), now=now,
                                               ready_agents=agents.ready, cursor_ids=cursor_ids)
-                        opened, denied = attempts_open(campaign, client, batch, now=now, numbers=numbers)
+                        opened, denied = attempts_open(campaign, client, batch, now=now, numbers=numbers,
+                                                       dial_mode=decided.mode)
                         to_send += opened
                         refused += denied
                         if not batch or len(to_send) >= budget:

@@ -41,6 +41,18 @@ def campaign_create(*, name: str, purpose: str, **fields) -> Campaign:
     return campaign
 
 
+def wallboard_push() -> None:
+    """Redraw the wallboard's campaign panel (coalesced: a round of ticks costs one push)."""
+    from answering import wallboard
+
+    try:
+        wallboard.campaigns_push()
+    except Exception:  # the wall catches up at its next refresh
+        import logging
+
+        logging.getLogger("switchboard.dialer").exception("wallboard campaign push failed")
+
+
 def current_client() -> Client:
     """The client whose schema this connection is in (``schema_context`` sets only a name)."""
     tenant = connection.tenant
@@ -58,6 +70,7 @@ def _dialer_row(campaign: Campaign) -> None:
 def _set_state(campaign: Campaign, state: str, reason: str) -> Campaign:
     Campaign.objects.filter(pk=campaign.pk).update(state=state, state_reason=reason[:300])
     campaign.state, campaign.state_reason = state, reason[:300]
+    transaction.on_commit(wallboard_push)  # a started or stopped campaign shows at once, not at the next tick
     if state == Campaign.State.RUNNING:
         _dialer_row(campaign)
     else:

@@ -79,9 +79,20 @@ def preview_held(*, agent: User) -> tuple[Client, Contact] | None:
     return None
 
 
-def _dialable(agent: User, ids: list[int], now, *, booked_to_me: bool):
+def _in_window(client: Client, ids: list[int], now) -> Q:
+    """Contacts whose own local time is inside their campaign's window now (the dialer's rule,
+    ``dialer.zones_in_window``), so the card never offers someone the gate would refuse for the hour."""
+    from campaigns.services.dialer import zones_in_window
+
+    window = Q(pk__in=[])
+    for campaign in Campaign.objects.filter(pk__in=ids):
+        window |= Q(campaign_id=campaign.pk, time_zone__in=zones_in_window(campaign, client, now))
+    return window
+
+
+def _dialable(agent: User, ids: list[int], now, *, booked_to_me: bool, window: Q | None = None):
     mine = Q(callback_agent_id=agent.pk, status=Contact.Status.CALLBACK)
-    contacts = (Contact.objects.filter(campaign_id__in=ids, campaign__state=Campaign.State.RUNNING,
+    contacts = (Contact.objects.filter(window or Q(), campaign_id__in=ids, campaign__state=Campaign.State.RUNNING,
                                        campaign__mode=Campaign.Mode.PREVIEW, campaign__channel=Campaign.Kind.VOICE,
                                        list__active=True, status__in=Contact.DIALABLE)
                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -117,7 +128,7 @@ def preview_next(*, agent: User) -> Contact | None:
     for booked_to_me in (True, False):
         for client, ids in clients:
             with schema_context(client.schema_name), transaction.atomic():
-                contact = (_dialable(agent, ids, now, booked_to_me=booked_to_me)
+                contact = (_dialable(agent, ids, now, booked_to_me=booked_to_me, window=_in_window(client, ids, now))
                            .select_for_update(skip_locked=True, of=("self",)).select_related("campaign").first())
                 if contact is None:
                     continue

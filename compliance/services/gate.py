@@ -119,6 +119,7 @@ class _Context:
     abandonment: AbandonmentRate | None
     versions: dict
     cap_columns: list[tuple[int, bool]]  # (period hours, same subject only) counted per number
+    dial_mode: str | None = None  # a campaign's dial: "predictive", "progressive", "preview"
     _local: dict = field(default_factory=dict)
     _location_cache: dict = field(default_factory=dict)
 
@@ -180,7 +181,8 @@ SELECT (SELECT count(*) || '@' || coalesce(max(updated)::text, '-') FROM {_RULE_
 """
 
 
-def _context(*, client: Client, purpose: str, channel: str, at: dt.datetime, campaign, subject: str | None) -> _Context:
+def _context(*, client: Client, purpose: str, channel: str, at: dt.datetime, campaign, subject: str | None,
+             dial_mode: str | None = None) -> _Context:
     if purpose not in Purpose.values:
         raise ValueError(f"unknown purpose “{purpose}”; use one of {', '.join(Purpose.values)}")
     if channel not in Channel.values:
@@ -212,7 +214,7 @@ def _context(*, client: Client, purpose: str, channel: str, at: dt.datetime, cam
         campaign_caps=(campaign.max_attempts_per_24h, campaign.max_attempts_per_7d) if campaign is not None else (None, None),
         settings=settings, rules=rules, holidays=set(holiday_rows), registry_problem=registry_problem,
         abandonment=abandonment, versions=_versions(version_rows[0], registry_version, settings),
-        cap_columns=cap_columns,
+        cap_columns=cap_columns, dial_mode=dial_mode,
     )
 
 
@@ -281,6 +283,7 @@ LEFT JOIN (
     FROM {CallAttempt._meta.db_table}
     WHERE number IN (SELECT number FROM input)
       AND started_at > %(at)s - make_interval(hours => %(lookback)s::int) AND started_at <= %(at)s
+      AND outcome NOT IN ('skipped', 'not_placed')  -- never rang: a preview skip, a dial a crash stopped
     GROUP BY number
 ) t ON t.number = i.number
 """
@@ -355,11 +358,14 @@ def _judge(ctx: _Context, f: Facts) -> list[Reason]:
     if not staff:
         reasons += _judge_location(ctx, f)
         reasons += _judge_frequency(ctx, f)
-    if (ctx.abandonment is not None and ctx.channel in (Channel.AUTODIALED, Channel.PRERECORDED)
+    # At the cap, predictive dialing stops (COMPLIANCE.md): a progressive dial (one line per
+    # ready agent) may go on, as the dialer's fallback; a dial of unknown mode counts as predictive.
+    predictive = ctx.channel == Channel.AUTODIALED and ctx.dial_mode in (None, "predictive")
+    if (ctx.abandonment is not None and (predictive or ctx.channel == Channel.PRERECORDED)
             and ctx.abandonment.status == "stop"):
         reasons.append(Reason("abandonment_cap", f"The campaign abandoned {ctx.abandonment.rate:.1%} of live-answered "
                                                  f"calls in {ABANDONMENT_DAYS} days (cap {ABANDONMENT_CAP:.0%}): "
-                                                 "no autodialing until it falls."))
+                                                 "no predictive dialing until it falls."))
     if staff and not reasons:
         reasons.append(Reason("staff_exempt", "The client's own staff: exempt from DNC lists and calling hours.", deny=False))
     elif not reasons:
@@ -457,6 +463,7 @@ def contact_decide(
     campaign=None,
     subject: str | None = None,
     asked_by: str,
+    dial_mode: str | None = None,
 ) -> Decision:
     """May we contact ``number`` for ``client`` now? Allow or deny with every reason.
 
@@ -473,7 +480,8 @@ def contact_decide(
                                     [Reason("number_invalid", f"“{number}” is not a valid phone number.")])
             else:
                 decision = _decide(client=client, e164=e164, purpose=purpose, channel=channel, at=at,
-                                   address=ContactAddress.of(contact_address), campaign=campaign, subject=subject)
+                                   address=ContactAddress.of(contact_address), campaign=campaign, subject=subject,
+                                   dial_mode=dial_mode)
             decision.ledger_id = _ledger_write(decision, asked_by=asked_by, campaign=campaign)
         return decision
     except Exception as exc:  # fail closed: whatever broke, the answer is no
@@ -499,6 +507,7 @@ def contacts_decide(
     campaign=None,
     subject: str | None = None,
     asked_by: str,
+    dial_mode: str | None = None,
 ) -> list[Decision]:
     """``contact_decide`` for a few numbers about to be dialed together (a dialer tick's batch):
     the same facts query, judge and ledger entry for each number, with the rules, settings and
@@ -507,11 +516,13 @@ def contacts_decide(
     at = at or timezone.now()
     contacts = list(contacts)
     try:
-        ctx = _context(client=client, purpose=purpose, channel=channel, at=at, campaign=campaign, subject=subject)
+        ctx = _context(client=client, purpose=purpose, channel=channel, at=at, campaign=campaign, subject=subject,
+                       dial_mode=dial_mode)
     except Exception:
         logger.exception("compliance gate context failed (%s, %s)", purpose, channel)
         return [contact_decide(client=client, number=n, purpose=purpose, channel=channel, at=at,
-                               contact_address=a, campaign=campaign, subject=subject, asked_by=asked_by)
+                               contact_address=a, campaign=campaign, subject=subject, asked_by=asked_by,
+                               dial_mode=dial_mode)
                 for n, a in contacts]
     decisions = []
     for number, address in contacts:
@@ -527,13 +538,15 @@ def contacts_decide(
         except Exception:  # this number's check failed: ask the one-number form, which fails closed
             logger.exception("compliance gate failed for %s in a batch", number)
             decision = contact_decide(client=client, number=number, purpose=purpose, channel=channel, at=at,
-                                      contact_address=address, campaign=campaign, subject=subject, asked_by=asked_by)
+                                      contact_address=address, campaign=campaign, subject=subject, asked_by=asked_by,
+                                      dial_mode=dial_mode)
         decisions.append(decision)
     return decisions
 
 
-def _decide(*, client, e164, purpose, channel, at, address, campaign, subject) -> Decision:
-    ctx = _context(client=client, purpose=purpose, channel=channel, at=at, campaign=campaign, subject=subject)
+def _decide(*, client, e164, purpose, channel, at, address, campaign, subject, dial_mode=None) -> Decision:
+    ctx = _context(client=client, purpose=purpose, channel=channel, at=at, campaign=campaign, subject=subject,
+                   dial_mode=dial_mode)
     return _decide_in(ctx, e164, address)
 
 

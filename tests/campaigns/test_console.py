@@ -56,6 +56,8 @@ def _campaign(name: str, *, mode: str = "progressive", script: bool = True, star
     with schema_context("bobsplumbing"):
         version = script_import_json(data=RENEWAL_SCRIPT) if script else None
         # A name of its own: a campaign the gate was asked about stays (the ledger keeps it).
+        # Open all day: the suite runs at any hour, and preview honours the calling window.
+        fields = {"window_start": dt.time(0), "window_end": dt.time(23, 59, 59), "days": list(range(7)), **fields}
         campaign = campaign_create(name=f"{name} {uuid.uuid4().hex[:6]}", purpose=Purpose.INFORMATIONAL, mode=mode,
                                    script=version, **fields)
     if start:

@@ -44,6 +44,8 @@ def _available(*agents) -> None:
 
 def _preview_campaign(world, name="Callbacks·T", **fields) -> Campaign:
     with schema_context("bobsplumbing"):
+        # Open all day: the suite runs at any hour, and preview honours the calling window.
+        fields = {"window_start": dt.time(0), "window_end": dt.time(23, 59, 59), "days": list(range(7)), **fields}
         campaign = campaign_create(name=name, purpose=Purpose.INFORMATIONAL, mode="preview", **fields)
     with tenant_context(world.bobs):
         campaign_start(campaign=campaign, by="test")
@@ -207,7 +209,8 @@ class TestPreview:
         """Ben serves Bob's only: a preview campaign of Charlie's is never his to see (and Ana,
         who serves both, gets Charlie's contact with Charlie named as its client)."""
         with schema_context("charlieclinic"):
-            campaign = campaign_create(name="Recalls·T", purpose=Purpose.INFORMATIONAL, mode="preview")
+            campaign = campaign_create(name="Recalls·T", purpose=Purpose.INFORMATIONAL, mode="preview",
+                                       window_start=dt.time(0), window_end=dt.time(23, 59, 59), days=list(range(7)))
             contacts = ContactList.objects.create(campaign=campaign, name="Today")
             Contact.objects.create(campaign=campaign, list=contacts, number="+13125550162")
         with tenant_context(world.charlies):

@@ -271,15 +271,36 @@ def test_inbound_dispatch_skips_an_agent_in_outbound_mode(world):
     assert world.ben.pk in [p.agent_id for p in eligible_agents(session)]
 
 
-def test_over_the_abandonment_cap_the_campaign_stops_dialing(campaign):
+def _abandonment_history(campaign, *, abandoned: int, live: int):
     with schema_context("bobsplumbing"):
-        extra = ContactList.objects.create(campaign=campaign, name="Old")
-        for n in range(40):  # 30 days of history: 2 abandoned of 40 live answers = 5%
-            contact = Contact.objects.create(campaign=campaign, list=extra, number=f"+1212555{n + 300:04d}",
+        old = ContactList.objects.create(campaign=campaign, name="Old")
+        for n in range(live):  # the last 30 days' person-answered calls, ``abandoned`` of them abandoned
+            contact = Contact.objects.create(campaign=campaign, list=old, number=f"+1212555{n + 300:04d}",
                                              status=Contact.Status.DONE)
             CallAttempt.objects.create(campaign=campaign, contact=contact, number=contact.number, channel="autodialed",
                                        purpose="informational", started_at=AFTERNOON - dt.timedelta(days=2),
-                                       outcome=O.ABANDONED if n < 2 else O.LIVE_ANSWERED)
+                                       outcome=O.ABANDONED if n < abandoned else O.LIVE_ANSWERED)
+
+
+def test_over_the_abandonment_cap_predictive_drops_to_progressive_and_says_why(campaign):
+    with schema_context("bobsplumbing"):
+        Campaign.objects.filter(pk=campaign.pk).update(mode=Campaign.Mode.PREDICTIVE)
+    _abandonment_history(campaign, abandoned=2, live=40)  # 5% over 30 days
+    result = tick(campaign)
+    assert result.pacing.mode == "progressive" and result.pacing.stop
+    assert result.placed == 1  # one line for the one ready agent: the gate allows a progressive dial
+    row = _row(campaign)
+    assert row.mode == "progressive" and "Abandonment 5% over 30 days" in row.reason
+    assert row.stats["configured_mode"] == "predictive"
+
+
+def test_a_predictive_dial_the_gate_refuses_over_the_cap_stops_the_campaign(campaign, monkeypatch):
+    with schema_context("bobsplumbing"):
+        Campaign.objects.filter(pk=campaign.pk).update(mode=Campaign.Mode.PREDICTIVE)
+    _abandonment_history(campaign, abandoned=2, live=40)
+    # Were the pacing to dial predictively anyway, the gate refuses and the campaign stops.
+    monkeypatch.setattr(dialer.pacing, "pace", lambda p: dialer.pacing.Pacing(
+        calls_now=3, lines_per_agent=3.0, mode="predictive", reason="test"))
     assert tick(campaign).placed == 0
     assert dialed() == []
     with schema_context("bobsplumbing"):

@@ -319,8 +319,13 @@ def test_the_abandonment_rate_stops_autodialing_at_three_percent(world, registry
     assert (rate.abandoned, rate.live_answered, rate.status) == (3, 100, "stop")
     assert decide(world.bobs, NY, purpose="informational", channel="autodialed",
                   campaign=campaign).codes == {"abandonment_cap"}
-    # A person dialing by hand is not predictive dialing.
+    # A person dialing by hand is not predictive dialing; nor is the dialer's progressive
+    # fallback (one line per ready agent), which goes on at the cap.
     assert decide(world.bobs, NY, purpose="informational", channel="voice", campaign=campaign).allowed
+    assert decide(world.bobs, NY, purpose="informational", channel="autodialed", campaign=campaign,
+                  dial_mode="predictive").codes == {"abandonment_cap"}
+    assert decide(world.bobs, NY, purpose="informational", channel="autodialed", campaign=campaign,
+                  dial_mode="progressive").allowed
 
 
 def test_the_search_path_is_left_alone(world, decide):

@@ -42,7 +42,10 @@ def agent_status_set(*, agent: User, status: str) -> AgentPresence:
         if CallSession.objects.filter(agent=agent, state=State.WRAP_UP, wrap_up_until__isnull=True).exists():
             # A caller hung up mid-script and the agent's work is not saved: it would be lost
             # (or left in a wrap-up without end) if the agent moved on. Say so instead.
-            presence.reason = "Save the message of the call whose caller hung up first."
+            outbound = CallSession.objects.filter(agent=agent, state=State.WRAP_UP, wrap_up_until__isnull=True,
+                                                  direction=CallSession.Direction.OUTBOUND).exists()
+            presence.reason = ("Choose how your last call went (its disposition) first." if outbound
+                               else "Save the message of the call whose caller hung up first.")
             presence.save(update_fields=["reason"])
             return presence
         if presence.status in (Status.OFFERED, Status.ON_CALL) and status != Status.AVAILABLE:
