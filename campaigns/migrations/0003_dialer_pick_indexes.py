@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='contact',
-            index=models.Index(condition=models.Q(('status__in', ['retry', 'callback'])), fields=['list', 'next_attempt_at'], name='contact_due'),
+            index=models.Index(condition=models.Q(('status', 'retry'), ('status', 'callback'), _connector='OR'), fields=['list', 'next_attempt_at'], name='contact_due'),
         ),
         migrations.AddIndex(
             model_name='contact',

@@ -82,8 +82,10 @@ class Contact(models.Model):
             # The dialer's pick, per list: retries and callbacks that are due, soonest first;
             # then fresh contacts in list order. Two small partial indexes, so neither walks
             # past the other's rows (nor past the thousands waiting for tomorrow).
+            # (ORs, not IN: PostgreSQL prints an IN back in another form, and a client's schema
+            # cloned from the template must match it exactly.)
             models.Index(fields=["list", "next_attempt_at"], name="contact_due",
-                         condition=Q(status__in=["retry", "callback"])),
+                         condition=Q(status="retry") | Q(status="callback")),
             models.Index(fields=["list", "id"], name="contact_fresh", condition=Q(status="new")),
         ]
 
