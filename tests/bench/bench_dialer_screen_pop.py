@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import sys
 import time
 from urllib.parse import urlencode
 

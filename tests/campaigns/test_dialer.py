@@ -372,3 +372,47 @@ def test_repeated_and_late_status_callbacks_change_nothing(campaign, callee):
     again = _attempts(campaign)[0]
     assert again.outcome == O.BUSY and again.twilio_status == "busy"
     assert _contact(attempt.number).attempts == 1
+
+
+def test_local_presence_shows_the_clients_number_in_the_callees_area_code(campaign, world):
+    from tenants.models import PhoneNumber
+
+    chicago = PhoneNumber.objects.create(client=world.bobs, number="+13125550119", purpose="caller_id",
+                                         twilio_account_sid="AC" + "d" * 32)
+    try:
+        with schema_context("bobsplumbing"):
+            Contact.objects.filter(number=NUMBERS[0]).update(number="+13125550290", time_zone="America/Chicago")
+            Consent.objects.create(number="+13125550290", kind=Consent.Kind.EXPRESS, source=Consent.Source.WEB_FORM,
+                                   obtained_at=AFTERNOON - dt.timedelta(days=1))
+            Contact.objects.exclude(number="+13125550290").update(status=Contact.Status.DONE)
+        assert tick(campaign).placed == 1
+        [record] = dialed()
+        assert record["from"] == "+13125550119" and record["account_sid"] == "AC" + "d" * 32  # its own account
+        with schema_context("bobsplumbing"):
+            campaign.refresh_from_db()
+            campaign.local_presence = False  # off: the campaign's or the client's first number
+            assert dialer.caller_id_for(campaign, world.bobs, "+13125550290")[0] == "+13125550119"
+            campaign.caller_id = "+12125550111"
+            assert dialer.caller_id_for(campaign, world.bobs, "+13125550290") == ("+12125550111", "")
+    finally:
+        chicago.delete()
+
+
+def test_a_text_campaign_sends_merged_texts_through_the_gate(campaign, world):
+    with schema_context("bobsplumbing"):
+        Campaign.objects.filter(pk=campaign.pk).update(channel=Campaign.Kind.SMS,
+                                                       sms_text="Hi {first_name}, your {plan} renewal is due.")
+        Contact.objects.filter(number=NUMBERS[0]).update(fields={"plan": "Gold"})
+        Consent.objects.filter(number=NUMBERS[1]).delete()  # texts need consent: refused
+    AgentPresence.objects.filter(agent=world.ben).delete()  # texts need no agent
+    result = tick(campaign)
+    texts = [json.loads(raw) for raw in redis_client(timeout=5).lrange(SIM_OUTBOX.format(kind="sms"), 0, -1)]
+    assert result.placed == 4 and len(texts) == 4
+    assert "Hi Pat, your Gold renewal is due." in [t["body"] for t in texts]
+    assert NUMBERS[1] not in [t["to"] for t in texts] and _contact(NUMBERS[1]).status == Contact.Status.BLOCKED
+    sms = next(a for a in _attempts(campaign) if a.number == NUMBERS[0])
+    assert sms.channel == "sms"
+    with schema_context("bobsplumbing"):
+        outcomes.attempt_status(attempt=sms, status="delivered", sequence=None)
+    assert next(a for a in _attempts(campaign) if a.number == NUMBERS[0]).outcome == O.SMS_SENT
+    assert _contact(NUMBERS[0]).status == Contact.Status.DONE

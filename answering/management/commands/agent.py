@@ -27,8 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--answers", default="{}",
                             help='finish: the script\'s answers as JSON, e.g. \'{"in_danger": "yes", "address": "1 Main St"}\'')
         parser.add_argument("--disposition", default="resolved", help="finish: the call's disposition")
+        parser.add_argument("--mode", choices=["inbound", "outbound", "blended"],
+                            help="available: work in this mode (within what the agent's profile allows)")
 
-    def handle(self, *args, email, action, wait, answers, disposition, **options):
+    def handle(self, *args, email, action, wait, answers, disposition, mode=None, **options):
         if action == "queues":
             for session in CallSession.objects.filter(state__in=LIVE_STATES).select_related("client"):
                 self.stdout.write(f"{session.client.name:<30} {session.from_number:<14} {session.state:<10} "
@@ -38,8 +40,13 @@ class Command(BaseCommand):
         if agent is None:
             raise CommandError(f"No user {email}.")
         if action in ("available", "break", "offline"):
+            if mode:
+                try:
+                    acd.agent_mode_set(agent=agent, mode=mode)
+                except ValueError as exc:
+                    raise CommandError(str(exc)) from exc
             presence = acd.agent_status_set(agent=agent, status=action)
-            self.stdout.write(self.style.SUCCESS(f"{agent} is {presence.status}"))
+            self.stdout.write(self.style.SUCCESS(f"{agent} is {presence.status} ({presence.mode})"))
             return
         if action == "finish":
             return self._finish(agent, answers, disposition)
