@@ -121,3 +121,13 @@ def fetchone_prepared_here(sql: str, params: Sequence | Mapping[str, object]) ->
     with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=settings.DB_PREPARED_STATEMENTS)
         return cursor.fetchone()
+
+
+def fetchall_prepared_here(sql: str, params: Sequence | Mapping[str, object]) -> list[tuple]:
+    """``fetchone_prepared_here``, every row (a batch fed as arrays: one plan for any size)."""
+    raw = connection.connection
+    if raw.prepare_threshold is None and settings.DB_PREPARED_STATEMENTS:
+        raw.prepare_threshold = NEVER_BY_ITSELF
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=settings.DB_PREPARED_STATEMENTS)
+        return cursor.fetchall()

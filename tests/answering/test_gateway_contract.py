@@ -77,6 +77,22 @@ def test_a_call_out_is_a_valid_twilio_request(gateway):
     assert sent.sid.startswith("CA")
 
 
+def test_a_campaign_call_with_asynchronous_machine_detection_is_a_valid_twilio_request(gateway):
+    base = "https://switchboard.example.com/twilio/outbound/bobs/7"
+    sent = gateway.call_dial(to="+12125550203", from_="+12125550111", url=base, status_callback=base + "/status",
+                             ring_seconds=25, amd_callback=base + "/amd")
+    assert sent.sid.startswith("CA")
+    data = gateway.client.http_client._test_only_last_request.data
+    assert (data["MachineDetection"], data["AsyncAmd"], data["AsyncAmdStatusCallback"]) == (
+        "DetectMessageEnd", "true", base + "/amd")
+    sent = gateway.call_dial(to="+12125550203", from_="+12125550111", url=base, status_callback=base + "/status",
+                             ring_seconds=15, account_sid=SUBACCOUNT)  # detection off; the number's own account
+    assert sent.sid.startswith("CA")
+    request = gateway.client.http_client._test_only_last_request
+    assert request.url.endswith(f"/Accounts/{SUBACCOUNT}/Calls.json")
+    assert request.data["Timeout"] == 15 and "MachineDetection" not in request.data
+
+
 def test_looking_up_earlier_texts_and_calls_is_a_valid_twilio_request(gateway):
     from datetime import datetime, timezone
 
