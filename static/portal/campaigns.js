@@ -2,8 +2,7 @@
 // run under a strict CSP).
 // - [data-campaign-live]: a region the page fetches again every few seconds while it is shown
 //   (the dialer's figures move with every call; a poll of one small partial is all it takes).
-// - #contact-import: a list import's progress bar, polling its JSON, like the DNC import's;
-//   once the import is over the page reloads and lists the refused lines.
+// (A list import's progress bar is static/import_progress.js, shared with the DNC import.)
 // - form[data-confirm]: asks before a step that cannot be undone (stopping a campaign).
 (function () {
   "use strict";
@@ -34,43 +33,4 @@
     });
   }
 
-  var card = document.getElementById("contact-import");
-  if (!card || card.dataset.finished === "true") return;
-  var url = card.dataset.progressUrl;
-  var bar = card.querySelector("[data-progress-bar]");
-  var percent = card.querySelector("[data-progress-percent]");
-  var text = card.querySelector("[data-progress-text]");
-  var delay = 500;
-
-  function show(state) {
-    bar.value = state.percent;
-    bar.textContent = state.percent + " %";
-    percent.textContent = state.percent + " %";
-    text.textContent = state.text;
-  }
-
-  function poll() {
-    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}, cache: "no-store"})
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      })
-      .then(function (state) {
-        show(state);
-        if (state.finished) {
-          window.location.reload();
-          return;
-        }
-        delay = 500;
-        window.setTimeout(poll, delay);
-      })
-      .catch(function () {
-        // The server or the network blinked: keep trying, more slowly, up to every 10 s.
-        delay = Math.min(delay * 2, 10000);
-        text.textContent = "Reconnecting…";
-        window.setTimeout(poll, delay);
-      });
-  }
-
-  window.setTimeout(poll, delay);
 })();

@@ -416,3 +416,16 @@ def test_a_text_campaign_sends_merged_texts_through_the_gate(campaign, world):
         outcomes.attempt_status(attempt=sms, status="delivered", sequence=None)
     assert next(a for a in _attempts(campaign) if a.number == NUMBERS[0]).outcome == O.SMS_SENT
     assert _contact(NUMBERS[0]).status == Contact.Status.DONE
+
+
+def test_webhooks_for_an_unknown_client_or_attempt_answer_without_error(campaign):
+    from answering.twilio.simulator import signature
+
+    for path in ("/twilio/outbound/bobsplumbing/999999", "/twilio/outbound/nobody/1"):
+        params = {"CallSid": "CA" + "e" * 32, "AccountSid": "AC" + "0" * 32, "CallStatus": "in-progress"}
+        reply = HttpClient().post(path, params, HTTP_HOST=PLATFORM_HOST,
+                                  HTTP_X_TWILIO_SIGNATURE=signature("http://localhost:8000" + path, params))
+        assert reply.status_code == 200 and b"<Hangup" in reply.content
+        status = HttpClient().post(path + "/status", params, HTTP_HOST=PLATFORM_HOST,
+                                   HTTP_X_TWILIO_SIGNATURE=signature("http://localhost:8000" + path + "/status", params))
+        assert status.status_code == 204

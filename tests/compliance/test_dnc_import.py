@@ -209,7 +209,7 @@ def test_the_portal_shows_the_progress_then_every_refused_line(world, logged_in,
     assert "Done: 300 added" in page
     assert "<td>302</td><td>number</td><td>“banana” is not a phone number" in page
     assert "<td>303</td><td>reason</td><td>contains a NUL byte" in page
-    assert "<script>" not in page and "dnc_import.js" not in page  # over: nothing left to poll
+    assert "<script>" not in page and "import_progress.js" not in page  # over: nothing left to poll
     assert "list.csv" in bea.get("/compliance/dnc/").content.decode()  # among the recent imports
 
 
@@ -221,7 +221,7 @@ def test_a_running_import_shows_a_bar_its_script_updates(world, logged_in):
     assert f'data-progress-url="/compliance/dnc/imports/{job.pk}/progress"' in page
     assert '<progress data-progress-bar max="100" value="25">' in page
     assert "Checking line 12,500 of 50,000…" in page
-    assert 'src="/static/compliance/dnc_import.js"' in page
+    assert 'src="/static/import_progress.js"' in page
     assert "<script>" not in page  # no inline script: the pages run under a strict CSP
 
 

@@ -1,9 +1,10 @@
-// The DNC import page's progress bar: polls the import's JSON (data-progress-url) and, once
-// the import is over, reloads the page, which then lists the outcome and the refused lines.
-// A static file with data- attributes, no inline script: the pages run under a strict CSP.
+// An import's progress bar (the DNC list's, a campaign's contact list): the card with
+// data-progress-url polls the import's JSON and, once the import is over, reloads the page,
+// which then lists the outcome and the refused lines. A static file with data- attributes,
+// no inline script: the pages run under a strict CSP.
 (function () {
   "use strict";
-  var card = document.getElementById("dnc-import");
+  var card = document.querySelector("[data-progress-url]");
   if (!card || card.dataset.finished === "true") return;
   var url = card.dataset.progressUrl;
   var bar = card.querySelector("[data-progress-bar]");
