@@ -111,6 +111,15 @@ def fetchone_prepared_here(sql: str, params: Sequence | Mapping[str, object]) ->
     compliance gate both come here): prepared, and kept by the connection, when
     ``DB_PREPARED_STATEMENTS`` is on; with it off (a pooler that cannot keep them),
     nothing is prepared."""
+    return _prepared_here(sql, params, lambda cursor: cursor.fetchone())
+
+
+def fetchall_prepared_here(sql: str, params: Sequence | Mapping[str, object]) -> list[tuple]:
+    """``fetchone_prepared_here``, every row (a batch fed as arrays: one plan for any size)."""
+    return _prepared_here(sql, params, lambda cursor: cursor.fetchall())
+
+
+def _prepared_here(sql: str, params, fetch):
     raw = connection.connection
     if raw.prepare_threshold is None and settings.DB_PREPARED_STATEMENTS:
         # Django turns psycopg's prepared statements off for every query (for connection
@@ -120,14 +129,4 @@ def fetchone_prepared_here(sql: str, params: Sequence | Mapping[str, object]) ->
         raw.prepare_threshold = NEVER_BY_ITSELF
     with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=settings.DB_PREPARED_STATEMENTS)
-        return cursor.fetchone()
-
-
-def fetchall_prepared_here(sql: str, params: Sequence | Mapping[str, object]) -> list[tuple]:
-    """``fetchone_prepared_here``, every row (a batch fed as arrays: one plan for any size)."""
-    raw = connection.connection
-    if raw.prepare_threshold is None and settings.DB_PREPARED_STATEMENTS:
-        raw.prepare_threshold = NEVER_BY_ITSELF
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=settings.DB_PREPARED_STATEMENTS)
-        return cursor.fetchall()
+        return fetch(cursor)

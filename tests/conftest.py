@@ -172,6 +172,30 @@ def _no_login_throttle_between_tests():
         redis.delete(*keys)
 
 
+@pytest.fixture
+def eager_celery():
+    """Tasks run inline (dispatch, expiry) so a test sees the ACD act at once."""
+    from switchboard.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def until(check, what: str = "", timeout: float = 30, every: float = 0.1):
+    """Poll ``check`` until it returns something true (and return it): what another process or
+    thread does takes its time. Fails with ``what`` after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
 def http(host: str) -> HttpClient:
     return HttpClient(HTTP_HOST=host)
 

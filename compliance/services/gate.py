@@ -521,13 +521,6 @@ def contacts_decide(
     try:
         ctx = _context(client=client, purpose=purpose, channel=channel, at=at, campaign=campaign, subject=subject,
                        dial_mode=dial_mode)
-    except Exception:
-        logger.exception("compliance gate context failed (%s, %s)", purpose, channel)
-        return [contact_decide(client=client, number=n, purpose=purpose, channel=channel, at=at,
-                               contact_address=a, campaign=campaign, subject=subject, asked_by=asked_by,
-                               dial_mode=dial_mode)
-                for n, a in contacts]
-    try:
         with transaction.atomic():
             return _decide_batch(ctx, contacts, asked_by=asked_by, campaign=campaign)
     except Exception:  # the batch failed: each number on its own, each failing closed

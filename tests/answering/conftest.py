@@ -117,16 +117,6 @@ def flows(world):
 
 
 @pytest.fixture
-def eager_celery():
-    """Tasks run inline (dispatch, expiry) so a test sees the ACD act at once."""
-    from switchboard.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def simulate(flows, eager_celery, django_capture_on_commit_callbacks):
     """simulate(to, digits=[...], on_hold=fn, ...) -> SimulatedCall, run in-process."""
     client = HttpClient()

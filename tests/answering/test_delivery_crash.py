@@ -24,6 +24,7 @@ from answering.models import Delivery, DeliveryRule, EscalationPolicy, Escalatio
 from answering.twilio.gateway import SIM_HOLD, SIM_OUTBOX
 from tenants import services
 from tenants.models import Client
+from tests.conftest import until as _until
 from tests.processes import ROOT, _env, _stop, _wait_for
 
 pytestmark = pytest.mark.processes
@@ -42,14 +43,6 @@ def _worker(queue: str, log, *, beat: bool, schedule) -> subprocess.Popen:
     return process
 
 
-def _until(check, what: str, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -6,16 +6,6 @@ import pytest
 
 
 @pytest.fixture
-def eager_celery():
-    """Tasks run inline (dispatch, wrap-up timers) so a test sees the ACD act at once."""
-    from switchboard.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def afternoon():
     """The clock on a Tuesday afternoon in New York (flowing from there), inside every calling
     window, so the gate's real-time decisions (a voicemail drop's, a preview dial's) hold

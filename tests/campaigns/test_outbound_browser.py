@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import time
 import zoneinfo
 
 import pytest
@@ -27,6 +26,7 @@ from compliance.models import Consent
 from switchboard.redis_clients import redis_client
 from tests.answering.conftest import _open_console
 from tests.campaigns.test_console import _campaign, _cleanup, _contact
+from tests.conftest import until
 from tests.processes import ARTIFACTS
 
 pytestmark = pytest.mark.processes
@@ -35,14 +35,6 @@ CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 DANA = "+13125550146"
 
 
-def _wait(predicate, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {timeout:.0f} s")
 
 
 def test_an_outbound_agent_takes_a_dialed_call_books_a_callback_and_it_is_dialed_then(
@@ -70,7 +62,7 @@ def test_an_outbound_agent_takes_a_dialed_call_books_a_callback_and_it_is_dialed
         page.locator("#status").filter(has_text="available").wait_for()
         page.locator("#phone[data-phone=ready]").wait_for(timeout=10000)
         with django_db_blocker.unblock():
-            _wait(lambda: AgentPresence.objects.filter(agent=world.ana, status="available", mode="outbound").exists(),
+            until(lambda: AgentPresence.objects.filter(agent=world.ana, status="available", mode="outbound").exists(),
                   "Ana was never available in outbound mode")
             row = DialerCampaign.objects.get(client=world.bobs, campaign_id=campaign.pk)
             # Today 14:00 in Chicago: inside every window, whatever hour the suite runs at.
@@ -115,7 +107,7 @@ def test_an_outbound_agent_takes_a_dialed_call_books_a_callback_and_it_is_dialed
             local = booked.next_attempt_at.astimezone(CHICAGO)
             assert (local.date(), local.hour, local.minute) == (tomorrow, 10, 0)
             # The call is over: Ana's wrap-up closes and she is ready for the next one.
-            session = _wait(lambda: CallSession.objects.filter(attempt_id=attempt.pk, state="wrap_up").first(),
+            session = until(lambda: CallSession.objects.filter(attempt_id=attempt.pk, state="wrap_up").first(),
                             "the call never reached wrap-up")
             acd.wrap_up_end(session_id=session.pk)
             AgentPresence.objects.filter(agent=world.ana).update(status="available")

@@ -9,7 +9,6 @@ worker finishes and the page shows the outcome."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -41,14 +40,6 @@ def committed_campaign(world, django_db_blocker):
         Campaign.objects.filter(pk=campaign.pk).delete()  # its lists, contacts and imports with it
 
 
-def _until(check, *, timeout: float = 30, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
 class ListLock:

@@ -7,7 +7,6 @@ A client of its own, provisioned for this module and dropped afterwards: what th
 from __future__ import annotations
 
 import json
-import time
 from http import HTTPStatus
 
 import pytest
@@ -21,6 +20,7 @@ from compliance.services import dnc_import_run
 from tenants import services
 from tenants.models import Client, Role, User
 from tests.conftest import PASSWORD
+from tests.conftest import until as _until
 from tests.processes import TEST_QUEUE
 
 pytestmark = pytest.mark.processes
@@ -52,14 +52,6 @@ def dora(django_db_setup, django_db_blocker):
             Client.objects.get(schema_name=SLUG).delete(force_drop=True)
 
 
-def _until(check, *, timeout: float = 60, what: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
 def test_the_worker_imports_an_upload_in_the_clients_schema(dora, celery_worker, django_db_blocker):

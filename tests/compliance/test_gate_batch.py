@@ -31,3 +31,21 @@ def test_a_batch_decides_each_number_as_the_one_number_form_does(world, channel)
             # Someone may be called in the afternoon (NY by voice; Tulsa, who consented, by any
             # channel), nobody at 23:00.
             assert any(d.allowed for d in batch) == (at.hour == 14)
+
+
+def test_a_batch_that_fails_decides_each_number_alone_and_fails_closed(world, monkeypatch):
+    from compliance.services import gate
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the facts query broke")
+
+    monkeypatch.setattr(gate, "_decide_batch", broken)
+    with tenant_context(world.bobs):
+        decisions = contacts_decide(client=world.bobs, contacts=[(NY, None), ("nonsense", None)],
+                                    purpose="informational", channel="voice", at=WEEKDAY_AFTERNOON, asked_by="tests")
+        assert [d.allowed for d in decisions] == [True, False]  # the one-number form answered each
+        assert all(LedgerEntry.objects.filter(pk=d.ledger_id).exists() for d in decisions)
+        monkeypatch.setattr(gate, "_decide_in", broken)  # and when that fails too: no
+        [decision] = contacts_decide(client=world.bobs, contacts=[(NY, None)], purpose="informational",
+                                     channel="voice", at=WEEKDAY_AFTERNOON, asked_by="tests")
+        assert not decision.allowed and decision.codes == {"gate_error"}
