@@ -2,7 +2,7 @@
 555-01xx numbers in the client's area code, each with the consent its channel needs), an
 outbound script that merges the contact's fields, and the usual dispositions.
 
-Start one from the portal (Campaigns) or with ``manage.py campaign start --client northside
+Start one from the portal (Campaigns) or with ``manage.py campaign start northside
 "Furnace tune-up reminders"``; with ``make run`` the simulated callees answer its calls.
 Idempotent: what exists is left alone.
 """
@@ -94,7 +94,7 @@ def campaigns_demo_seed(slug: str) -> Campaign | None:
         campaign = lifecycle.campaign_create(
             name=spec["name"], purpose=spec["purpose"], mode=spec["mode"], script=script,
             window_start=dt.time(9), window_end=dt.time(20), days=[0, 1, 2, 3, 4, 5],
-            state_reason="Demo: start it from the portal or with manage.py campaign start.")
+            state_reason="Demo: start it from the portal or with manage.py campaign start <client> <name>.")
         people = ContactList.objects.create(campaign=campaign, name="Demo list", priority=1)
         column, values = spec["field"]
         now = timezone.now()

@@ -617,12 +617,30 @@ def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> Tic
         elif scheduled and campaign.mode != Campaign.Mode.PREVIEW and stats["contacts_left"] == 0 \
                 and stats["lines_in_flight"] == 0:
             lifecycle.campaign_complete_if_done(campaign=campaign)
+        reason = decided.reason
+        if not scheduled:
+            reason = f"Starts at {timezone.localtime(campaign.starts_at, client.tz):%a %d %b %H:%M}."
+        elif decided.calls_now > 0 and not to_send:
+            reason = _idle_reason(campaign, client, now, refused) or reason
         row.stats = {**stats, "pick_after": cursor_ids, "agents": agents.on_it, "agents_ready": len(agents.ready),
                      "lines_in_flight": stats["lines_in_flight"] + placed, "configured_mode": campaign.mode}
         DialerCampaign.objects.filter(pk=row.pk).update(
-            mode=decided.mode, lines_per_agent=decided.lines_per_agent, reason=decided.reason[:300],
+            mode=decided.mode, lines_per_agent=decided.lines_per_agent, reason=reason[:300],
             ticked_at=now, stats=row.stats)
     return TickResult(row.campaign_id, placed, decided, refused, time.perf_counter() - started)
+
+
+def _idle_reason(campaign: Campaign, client: Client, now: dt.datetime, refused: int) -> str:
+    """Why a campaign with lines to fill placed nothing, in words for the wallboard."""
+    window = f"{campaign.window_start:%H:%M}–{campaign.window_end:%H:%M}"
+    if refused:
+        return f"Lines free, but the gate refused the {refused} contacts picked (each says why in the results)."
+    in_window = Contact.objects.filter(campaign=campaign, status__in=Contact.DIALABLE,
+                                       time_zone__in=zones_in_window(campaign, client, now))
+    if not in_window.exists():  # an idle tick: this query costs nothing anyone waits for
+        return f"Waiting: it is outside the calling window ({window}) in every contact's own time now."
+    return (f"Nobody to call now: the contacts left are waiting for a retry, a callback's time or their "
+            f"window ({window} their time).")
 
 
 # --- The sweep: attempts a crash or a lost callback left pending ------------------------------

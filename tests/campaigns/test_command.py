@@ -39,17 +39,17 @@ def test_the_command_starts_pauses_and_lists_a_campaign(world):
 
         campaign = lifecycle.campaign_create(name="Winter check", purpose="informational")
     out = StringIO()
-    call_command("campaign", "start", "Winter check", "--client", "bobsplumbing", stdout=out)
+    call_command("campaign", "start", "bobsplumbing", "Winter check", stdout=out)
     assert "Running" in out.getvalue()
     assert DialerCampaign.objects.filter(client=world.bobs, campaign_id=campaign.pk).exists()
-    call_command("campaign", "pause", str(campaign.pk), "--client", "bobsplumbing", stdout=out)
+    call_command("campaign", "pause", "bobsplumbing", str(campaign.pk), stdout=out)
     assert not DialerCampaign.objects.filter(client=world.bobs, campaign_id=campaign.pk).exists()
-    call_command("campaign", "list", "--client", "bobsplumbing", stdout=out)
+    call_command("campaign", "list", "bobsplumbing", stdout=out)
     assert "Winter check" in out.getvalue() and "Paused" in out.getvalue()
     with pytest.raises(CommandError, match="no campaign"):
-        call_command("campaign", "start", "Nope", "--client", "bobsplumbing")
+        call_command("campaign", "start", "bobsplumbing", "Nope")
     with pytest.raises(CommandError, match="No client"):
-        call_command("campaign", "list", "--client", "nobody")
+        call_command("campaign", "list", "nobody")
     # Another client's campaign is not reachable through Bob's name.
     with pytest.raises(CommandError, match="no campaign"):
-        call_command("campaign", "start", "Winter check", "--client", "charlieclinic")
+        call_command("campaign", "start", "charlieclinic", "Winter check")

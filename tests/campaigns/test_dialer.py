@@ -429,3 +429,13 @@ def test_webhooks_for_an_unknown_client_or_attempt_answer_without_error(campaign
         status = HttpClient().post(path + "/status", params, HTTP_HOST=PLATFORM_HOST,
                                    HTTP_X_TWILIO_SIGNATURE=signature("http://localhost:8000" + path + "/status", params))
         assert status.status_code == 204
+
+
+def test_the_wallboard_is_told_why_nothing_is_dialed(campaign):
+    night = dt.datetime(2026, 6, 2, 4, 0, tzinfo=NY)
+    assert tick(campaign, now=night).placed == 0
+    assert "outside the calling window (09:00–20:00) in every contact's own time" in _row(campaign).reason
+    with schema_context("bobsplumbing"):
+        Contact.objects.update(status=Contact.Status.RETRY, next_attempt_at=AFTERNOON + dt.timedelta(hours=1))
+    assert tick(campaign).placed == 0
+    assert _row(campaign).reason.startswith("Nobody to call now")

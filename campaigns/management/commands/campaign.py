@@ -1,7 +1,7 @@
 """List, start, pause or stop a client's campaigns from the command line, e.g.
 
-    manage.py campaign list --client northside
-    manage.py campaign start --client northside "Furnace tune-up reminders"
+    manage.py campaign list northside
+    manage.py campaign start northside "Furnace tune-up reminders"
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["list", "start", "pause", "stop"])
-        parser.add_argument("campaign", nargs="?", help="the campaign's name or id")
-        parser.add_argument("--client", required=True, help="the client's schema (slug) or name")
+        parser.add_argument("client", help="the client's schema (slug) or name")
+        parser.add_argument("campaign", nargs="?", default="", help="the campaign's name or id")
 
     def handle(self, *args, action, campaign, client, **options):
         found = Client.objects.filter(schema_name=client).first() or Client.objects.filter(name__iexact=client).first()
