@@ -11,7 +11,6 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from answering.admin.zone import ClientTimeZoneAdmin, when_column
-from campaigns.models import CallAttempt, Campaign
 from compliance import services
 from compliance.exports import ledger_csv_response
 from compliance.forms import CheckNumberForm
@@ -121,18 +120,3 @@ class LedgerEntryAdmin(ClientTimeZoneAdmin, ReadOnlyAdminMixin, ClientDataModelA
         context = {**self.admin_site.each_context(request), "title": "Check a number", "form": form,
                    "decision": decision, "opts": self.model._meta}
         return TemplateResponse(request, "compliance/admin_check_number.html", context)
-
-
-@admin.register(Campaign, site=client_data_admin)
-class CampaignAdmin(ClientDataModelAdmin):
-    list_display = ("name", "purpose", "subject", "recording_policy", "max_attempts_per_24h", "max_attempts_per_7d",
-                    "active")
-    list_filter = ("purpose", "active")
-    search_fields = ("name", "subject")
-
-
-@admin.register(CallAttempt, site=client_data_admin)
-class CallAttemptAdmin(ClientTimeZoneAdmin, ClientDataModelAdmin):
-    list_display = ("started_at", "number", "campaign", "channel", "purpose", "outcome")
-    list_filter = ("outcome", "channel", "purpose", "campaign")
-    search_fields = ("number", "subject", "twilio_sid")

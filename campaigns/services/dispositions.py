@@ -18,7 +18,7 @@ import zoneinfo
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from answering.acd import services as acd
@@ -26,6 +26,7 @@ from answering.acd.models import CallSession
 from answering.models import CallRecord
 from answering.twilio import gateway
 from campaigns.models import CallAttempt, Contact, Disposition
+from campaigns.services.lifecycle import current_client
 from compliance.location import number_time_zones
 from compliance.rules import OptOutSource
 from compliance.services.optout import opt_out_record
@@ -47,11 +48,6 @@ def contact_zone(contact: Contact, client: Client) -> str:
             pass  # an import that wrote a zone nobody knows: fall through to the number's
     zones = number_time_zones(str(contact.number))
     return zones[0] if zones else client.time_zone
-
-
-def _client() -> Client:
-    # schema_context (consumers, tasks) leaves a stand-in on the connection, not the Client.
-    return Client.objects.get(schema_name=connection.schema_name)
 
 
 def _local_to_utc(value: dt.datetime, zone: str) -> dt.datetime:
@@ -122,7 +118,7 @@ def attempt_disposition(*, attempt: CallAttempt, agent: User, code: str, amount=
     the list by a second click; the DNC list's own removal is for that).
 
     Then the call goes on to wrap-up as an inbound call does (``_wrap``)."""
-    client = _client()
+    client = current_client()
     with transaction.atomic():
         attempt = CallAttempt.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=attempt.pk)
         session = CallSession.objects.filter(client=client, attempt_id=attempt.pk).first()

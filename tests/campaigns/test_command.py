@@ -53,3 +53,27 @@ def test_the_command_starts_pauses_and_lists_a_campaign(world):
     # Another client's campaign is not reachable through Bob's name.
     with pytest.raises(CommandError, match="no campaign"):
         call_command("campaign", "start", "charlieclinic", "Winter check")
+
+
+def test_a_platform_admin_sets_a_campaign_up_in_the_client_data_admin_and_starts_it(world, logged_in):
+    from tests.conftest import PLATFORM_HOST
+
+    admin = logged_in(world.alice, PLATFORM_HOST)
+    base = "/clients/bobsplumbing/admin/campaigns/campaign/"
+    assert admin.get(base).status_code == 200
+    form = admin.get(base + "add/").content.decode()
+    assert "Machines and abandoned calls" in form and "voicemail_drop" in form
+    with schema_context("bobsplumbing"):
+        from campaigns.services import lifecycle
+
+        campaign = lifecycle.campaign_create(name="Spring renewals", purpose="informational")
+    reply = admin.post(base, {"action": "start", "_selected_action": [campaign.pk]}, follow=True)
+    assert "Spring renewals: running." in reply.content.decode()
+    assert DialerCampaign.objects.filter(client=world.bobs, campaign_id=campaign.pk).exists()
+    # Attempts are records: read, never added or changed here.
+    assert admin.get("/clients/bobsplumbing/admin/campaigns/callattempt/add/").status_code == 403
+    # Bob's own client admin reaches the same admin on his host; Charlie's host shows none of it.
+    bob = logged_in(world.bob, "bobsplumbing.localhost")
+    assert "Spring renewals" in bob.get("/admin/campaigns/campaign/").content.decode()
+    charlie = logged_in(world.charlie, "charlieclinic.localhost")
+    assert "Spring renewals" not in charlie.get("/admin/campaigns/campaign/").content.decode()

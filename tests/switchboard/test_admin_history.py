@@ -44,7 +44,9 @@ def _value(field: models.Field, owner: User):
         related = field.related_model
         if related is User or related is Client:
             return owner if related is User else owner.client
-        return _row(related, owner=owner)
+        # An existing row will do (a contact's list and campaign are one campaign's: two new
+        # ones would both take the unique placeholder name).
+        return related.objects.first() or _row(related, owner=owner)
     if isinstance(field, ArrayField):
         return []
     if isinstance(field, models.JSONField):
