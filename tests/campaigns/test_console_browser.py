@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from answering.acd.models import AgentPresence
 from campaigns.models import Contact
 from tests.answering.conftest import _open_console
-from tests.campaigns.test_console import _campaign, _cleanup, _connected, _contact
+from tests.campaigns.conftest import _campaign, _cleanup, _connected, _contact
 from tests.conftest import _push
 from tests.processes import ARTIFACTS
 

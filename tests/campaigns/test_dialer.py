@@ -17,13 +17,14 @@ from django_tenants.utils import schema_context
 
 from answering.acd.models import AgentPresence, CallSession, DialerCampaign
 from answering.twilio import gateway, simulator
-from answering.twilio.gateway import SIM_DIALED, SIM_OUTBOX
+from answering.twilio.gateway import SIM_OUTBOX
 from answering.twilio.simulator import answer_dial
 from campaigns.models import CallAttempt, Campaign, Contact, ContactList
 from campaigns.services import dialer, lifecycle, outcomes
 from compliance.models import Consent, DncEntry
 from compliance.rules import OptOutSource
 from switchboard.redis_clients import redis_client
+from tests.campaigns.conftest import NUMBERS, _clear_simulator, dialed
 from tests.conftest import PLATFORM_HOST
 
 pytestmark = pytest.mark.django_db
@@ -32,20 +33,6 @@ O = CallAttempt.Outcome
 NY = zoneinfo.ZoneInfo("America/New_York")
 # A Tuesday afternoon in New York: inside every calling window (the gate judges at this time).
 AFTERNOON = dt.datetime(2026, 6, 2, 14, 0, tzinfo=NY)
-NUMBERS = [f"+1212555{n:04d}" for n in range(200, 230)]
-
-
-def _clear_simulator():
-    r = redis_client(timeout=5)
-    for key in (SIM_DIALED, SIM_OUTBOX.format(kind="dial"), SIM_OUTBOX.format(kind="sms")):
-        r.delete(key)
-    for key in r.scan_iter(match="dialer:cps:*"):
-        r.delete(key)
-
-
-def dialed() -> list[dict]:
-    """What reached the gateway: every campaign call placed."""
-    return [json.loads(raw) for raw in redis_client(timeout=5).lrange(SIM_OUTBOX.format(kind="dial"), 0, -1)]
 
 
 @pytest.fixture

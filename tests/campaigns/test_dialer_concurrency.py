@@ -16,7 +16,7 @@ from answering.acd.models import AgentPresence, DialerCampaign
 from campaigns.models import CallAttempt, Campaign, Contact, ContactList
 from campaigns.services import dialer, lifecycle
 from compliance.models import Consent
-from tests.campaigns.test_dialer import NUMBERS, _clear_simulator, dialed
+from tests.campaigns.conftest import NUMBERS, _clear_simulator, dialed
 
 
 @pytest.fixture
