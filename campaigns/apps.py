@@ -2,9 +2,8 @@ from django.apps import AppConfig
 
 
 class CampaignsConfig(AppConfig):
-    """Outbound: campaigns and their call attempts (tenant schema). The outbound issue adds
-    lists, the dialer and dispositions; the compliance gate counts caps and abandonment from
-    the attempts already here."""
+    """Outbound (tenant schema): campaigns, contact lists, the dialer, dispositions, follow-ups.
+    The compliance gate counts caps and abandonment from the call attempts kept here."""
 
     name = "campaigns"
     verbose_name = "Campaigns"

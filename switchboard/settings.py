@@ -85,6 +85,7 @@ TENANT_APPS = [
     "answering",
     "campaigns",
     "compliance",
+    "calendars",
 ]
 # Apps with no models of their own: pages over the apps above.
 PAGE_APPS = ["portal"]
@@ -257,6 +258,7 @@ CELERY_BEAT_SCHEDULE = {
     "call-sessions-prune": {"task": "answering.tasks.call_sessions_prune", "schedule": 3600.0},
     "dialer-tick": {"task": "campaigns.tasks.dialer_tick", "schedule": float(os.getenv("DIALER_TICK_SECONDS", "1"))},
     "dialer-sweep": {"task": "campaigns.tasks.dialer_sweep", "schedule": float(os.getenv("DIALER_SWEEP_SECONDS", "15"))},
+    "calendar-holds-expire": {"task": "calendars.tasks.holds_expire", "schedule": 60.0},
 }
 
 # --- Auth --------------------------------------------------------------------------
