@@ -19,3 +19,17 @@ os.environ.setdefault("DB_CONN_MAX_AGE", "300")
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 application = get_wsgi_application()
+
+
+def _urlconfs_loaded() -> None:
+    """Import every URLconf (and so every view module) now, while the worker starts, not
+    during its first request: that first caller — a Twilio webhook — would otherwise wait for
+    the imports, and with the database gone, for them and the connect timeout together."""
+    from django.conf import settings
+    from django.urls import get_resolver
+
+    for urlconf in (settings.PUBLIC_SCHEMA_URLCONF, settings.ROOT_URLCONF, "switchboard.urls_client_data"):
+        get_resolver(urlconf).url_patterns  # noqa: B018 (the import is the point)
+
+
+_urlconfs_loaded()
