@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from django.db import connection
 from django.db.models import F, FloatField, Func, Q
 from django.utils import timezone
 
 from calendars import slots
 from calendars.models import Appointment, AppointmentType, Calendar, CalendarException, WorkingHours
+from tenants.selectors import client_current
 
 _FIRST_LOOK = dt.timedelta(days=7)
 # The longest buffer any type may have: busy rows this far outside the horizon still matter.
@@ -29,15 +29,7 @@ def type_spec(type_: AppointmentType) -> slots.TypeSpec:
 
 
 def calendar_zone(calendar: Calendar) -> str:
-    if calendar.time_zone:
-        return calendar.time_zone
-    tenant = connection.tenant
-    zone = getattr(tenant, "time_zone", None)
-    if zone:
-        return zone
-    from campaigns.services.lifecycle import current_client
-
-    return current_client().time_zone
+    return calendar.time_zone or client_current().time_zone
 
 
 def _epoch(bound: str) -> Func:

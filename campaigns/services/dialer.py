@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -44,9 +44,10 @@ from campaigns import pacing
 from campaigns.models import CallAttempt, Campaign, Contact, ContactList
 from campaigns.services import lifecycle
 from compliance.rules import Channel
-from compliance.services import contact_decide, contacts_decide
+from compliance.services import contacts_decide
 from switchboard.redis_clients import redis_client
 from tenants.models import AgentProfile, Client, PhoneNumber
+from tenants.selectors import client_current
 
 logger = logging.getLogger("switchboard.dialer")
 
@@ -338,14 +339,6 @@ def caller_id_for(campaign: Campaign, client: Client, number: str, numbers=None)
 
 # --- Placing one attempt ----------------------------------------------------------------------
 
-def _gate(campaign: Campaign, client: Client, contact: Contact, now: dt.datetime, *, channel: str | None = None,
-          dial_mode: str | None = None):
-    return contact_decide(client=client, number=contact.number, purpose=campaign.purpose,
-                          channel=channel or campaign.gate_channel, at=now, campaign=campaign,
-                          contact_address={"state": contact.state} if contact.state else None,
-                          asked_by=f"dialer:{campaign.pk}", dial_mode=dial_mode or campaign.mode)
-
-
 def _refused(campaign: Campaign, contact: Contact, decision, now: dt.datetime) -> None:
     """The gate said no: out of the campaign for good (DNC, no consent, invalid), or later."""
     codes = decision.codes
@@ -377,11 +370,14 @@ RETURNING id, contact_id
 
 
 def attempts_open(campaign: Campaign, client: Client, contacts: list[Contact], *, now: dt.datetime,
-                  numbers=None, dial_mode: str | None = None) -> tuple[list[tuple[CallAttempt, Contact]], int]:
+                  numbers=None, dial_mode: str | None = None, agent_id: int | None = None,
+                  mode: str | None = None) -> tuple[list[tuple[CallAttempt, Contact]], int]:
     """The gate for a batch (inside the caller's transaction, the contacts locked), then every
     allowed contact's pending attempt in one INSERT: a contact with an attempt already in
     flight is skipped by the database (``call_attempt_one_in_flight``). Returns the opened
-    attempts with their contacts, and how many the gate refused (each contact says why)."""
+    attempts with their contacts, and how many the gate refused (each contact says why).
+    ``agent_id`` and ``mode``: a preview agent's own dial (else a callback's booked agent, and
+    the campaign's mode)."""
     if not contacts:
         return [], 0
     decisions = contacts_decide(
@@ -405,9 +401,10 @@ def attempts_open(campaign: Campaign, client: Client, contacts: list[Contact], *
     with connection.cursor() as cursor:
         cursor.execute(_OPEN, {
             "campaign": campaign.pk, "channel": campaign.gate_channel, "purpose": campaign.purpose,
-            "subject": campaign.subject_key, "mode": campaign.mode, "started": started,
+            "subject": campaign.subject_key, "mode": mode or campaign.mode, "started": started,
             "contacts": [c.pk for c, _ in allowed], "numbers": [c.number for c, _ in allowed],
-            "caller_ids": [shown[c.pk][0] for c, _ in allowed], "agents": [c.callback_agent_id for c, _ in allowed],
+            "caller_ids": [shown[c.pk][0] for c, _ in allowed],
+            "agents": [agent_id or c.callback_agent_id for c, _ in allowed],
             "ledgers": [d.ledger_id for _, d in allowed]})
         opened = dict((contact_id, attempt_id) for attempt_id, contact_id in cursor.fetchall())
         cursor.execute(f"UPDATE {Contact._meta.db_table} SET status = 'in_flight', attempts = attempts + 1, "
@@ -419,40 +416,12 @@ def attempts_open(campaign: Campaign, client: Client, contacts: list[Contact], *
             continue
         attempt = CallAttempt(pk=opened[contact.pk], campaign=campaign, contact=contact, number=contact.number,
                               caller_id=shown[contact.pk][0], channel=decision.channel, purpose=campaign.purpose,
-                              mode=campaign.mode, agent_id=contact.callback_agent_id, ledger_id=decision.ledger_id,
+                              mode=mode or campaign.mode, agent_id=agent_id or contact.callback_agent_id,
+                              ledger_id=decision.ledger_id,
                               started_at=started)
         attempt.account_sid = shown[contact.pk][1]  # not stored: the gateway call needs it once
         result.append((attempt, contact))
     return result, refused
-
-
-def attempt_open(campaign: Campaign, client: Client, contact: Contact, *, now: dt.datetime,
-                 agent_id: int | None = None, mode: str | None = None) -> CallAttempt | None:
-    """Ask the gate and, if it allows, write the pending attempt (inside the caller's
-    transaction, the contact locked). Returns None when the gate refused (the contact says
-    why) or another attempt is already in flight (the database refused a second)."""
-    decision = _gate(campaign, client, contact, now)
-    if not decision.allowed:
-        if "abandonment_cap" in decision.codes:
-            raise AbandonmentCap(" ".join(r.text for r in decision.denials if r.code == "abandonment_cap"))
-        _refused(campaign, contact, decision, now)
-        return None
-    caller_id, account = caller_id_for(campaign, client, contact.number)
-    try:
-        with transaction.atomic():
-            attempt = CallAttempt.objects.create(
-                campaign=campaign, contact=contact, number=contact.number, caller_id=caller_id,
-                channel=decision.channel, purpose=campaign.purpose, subject=campaign.subject_key,
-                mode=mode or campaign.mode, agent_id=agent_id or contact.callback_agent_id,
-                ledger_id=decision.ledger_id, started_at=timezone.now(),
-                detail=f"Allowed by the gate (ledger {decision.ledger_id}).")
-    except IntegrityError:
-        return None  # already in flight: another tick or an agent got it first
-    Contact.objects.filter(pk=contact.pk).update(status=Contact.Status.IN_FLIGHT, attempts=contact.attempts + 1,
-                                                 last_attempt_at=now, reserved_by=None, reserved_until=None,
-                                                 updated=now)
-    attempt.account_sid = account  # not stored: the gateway call needs it once
-    return attempt
 
 
 def _merge(text: str, contact: Contact) -> str:
@@ -511,18 +480,19 @@ def attempt_place(*, campaign: Campaign, contact: Contact, agent_id: int | None 
     """One attempt now (a preview agent's Dial): the gate, the pending row committed, then the
     call. Inside the client's schema. None when the gate refused (``contact.reason`` says why)
     or the contact is already being called."""
-    client = client or lifecycle.current_client()
+    client = client or client_current()
     now = timezone.now()
     with transaction.atomic():
         locked = Contact.objects.select_for_update(skip_locked=True).filter(pk=contact.pk).first()
         if locked is None or locked.status not in (*Contact.DIALABLE, Contact.Status.IN_FLIGHT):
             return None
         try:
-            attempt = attempt_open(campaign, client, locked, now=now, agent_id=agent_id,
-                                   mode=Campaign.Mode.PREVIEW if agent_id else None)
+            opened, _ = attempts_open(campaign, client, [locked], now=now, agent_id=agent_id,
+                                      mode=Campaign.Mode.PREVIEW if agent_id else None)
         except AbandonmentCap as exc:
             contact.reason = str(exc)
             return None
+        attempt = opened[0][0] if opened else None
     if attempt is None:
         contact.refresh_from_db()
         return None

@@ -26,11 +26,11 @@ from answering.acd.models import CallSession
 from answering.models import CallRecord
 from answering.twilio import gateway
 from campaigns.models import CallAttempt, Contact, Disposition
-from campaigns.services.lifecycle import current_client
 from compliance.location import number_time_zones
 from compliance.rules import OptOutSource
 from compliance.services.optout import opt_out_record
 from tenants.models import Client, User
+from tenants.selectors import client_current
 
 Kind = Disposition.Kind
 CALLBACK_TO = ("me", "anyone")
@@ -118,7 +118,7 @@ def attempt_disposition(*, attempt: CallAttempt, agent: User, code: str, amount=
     the list by a second click; the DNC list's own removal is for that).
 
     Then the call goes on to wrap-up as an inbound call does (``_wrap``)."""
-    client = current_client()
+    client = client_current()
     with transaction.atomic():
         attempt = CallAttempt.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=attempt.pk)
         session = CallSession.objects.filter(client=client, attempt_id=attempt.pk).first()

@@ -18,6 +18,7 @@ from django_tenants.utils import schema_context
 from campaigns.models import Contact, ContactList
 from campaigns.services import lifecycle
 from compliance import location
+from tenants.selectors import client_current
 
 logger = logging.getLogger("switchboard.dialer")
 
@@ -67,6 +68,6 @@ def abandoned_caller_followup(*, schema: str, call_sid: str, caller: str, waited
         least = settings_row.callback_abandoned_after_seconds if settings_row is not None else 10
         if waited_seconds < least:
             return None
-        at = timezone.localtime(timezone.now(), lifecycle.current_client().tz).strftime("%H:%M")
+        at = timezone.localtime(timezone.now(), client_current().tz).strftime("%H:%M")
         return followup_create(number=caller, source_call_sid=call_sid,
                                reason=f"Hung up after {waited_seconds} s waiting in the queue at {at}.")

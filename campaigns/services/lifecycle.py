@@ -7,13 +7,13 @@ exactly while both say so; pausing or stopping deletes it (attempts in flight fi
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from answering.acd.models import DialerCampaign
 from campaigns.models import DEFAULT_DISPOSITIONS, Campaign, Contact, Disposition
 from compliance.rules import Purpose
-from tenants.models import Client
+from tenants.selectors import client_current
 
 
 class CampaignRefused(Exception):
@@ -53,17 +53,9 @@ def wallboard_push() -> None:
         logging.getLogger("switchboard.dialer").exception("wallboard campaign push failed")
 
 
-def current_client() -> Client:
-    """The client whose schema this connection is in (``schema_context`` sets only a name)."""
-    tenant = connection.tenant
-    if isinstance(tenant, Client):
-        return tenant
-    return Client.objects.get(schema_name=connection.schema_name)
-
-
 def _dialer_row(campaign: Campaign) -> None:
     DialerCampaign.objects.update_or_create(
-        client_id=current_client().pk, campaign_id=campaign.pk,
+        client_id=client_current().pk, campaign_id=campaign.pk,
         defaults={"name": campaign.name, "mode": campaign.mode, "reason": campaign.state_reason})
 
 
@@ -74,7 +66,7 @@ def _set_state(campaign: Campaign, state: str, reason: str) -> Campaign:
     if state == Campaign.State.RUNNING:
         _dialer_row(campaign)
     else:
-        DialerCampaign.objects.filter(client_id=current_client().pk, campaign_id=campaign.pk).delete()
+        DialerCampaign.objects.filter(client_id=client_current().pk, campaign_id=campaign.pk).delete()
     return campaign
 
 

@@ -172,9 +172,14 @@ def safe_harbour_text(campaign: Campaign, client: Client) -> str:
     to call back, how to opt out (COMPLIANCE.md, abandoned calls)."""
     if campaign.safe_harbour_text.strip():
         return campaign.safe_harbour_text
-    callback = _spell(campaign.caller_id or (client.phone_numbers.values_list("number", flat=True).first() or ""))
+    callback = _callback_number(campaign, client)
     return (f"Hello, this is {client.name}. We are sorry we missed you. Please call us back at {callback}. "
             f"To stop receiving our calls, call that number and ask to be put on our do-not-call list.")
+
+
+def _callback_number(campaign: Campaign, client: Client) -> str:
+    """The number a message asks people to call back, spelt for the voice."""
+    return _spell(campaign.caller_id or (client.phone_numbers.values_list("number", flat=True).first() or ""))
 
 
 def _spell(number: str) -> str:
@@ -189,7 +194,7 @@ def _spell(number: str) -> str:
 def voicemail_text(campaign: Campaign, client: Client) -> str:
     if campaign.voicemail_text.strip():
         return campaign.voicemail_text
-    callback = _spell(campaign.caller_id or (client.phone_numbers.values_list("number", flat=True).first() or ""))
+    callback = _callback_number(campaign, client)
     return f"Hello, this is {client.name} calling. Please call us back at {callback}. Thank you."
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import os
 import statistics
 import time
 from urllib.parse import urlencode
 
+from _consoles import consoles_open, round_trips
 from _django import ROOT, bench_database, free_port, http_server, progress, wait_for_ping
 
 CONSOLES = int(os.getenv("BENCH_CONSOLES", "100"))
@@ -108,33 +108,10 @@ def main() -> None:
 async def _run(port: int, http_port: int, public: str, cookies: list[str], attempts: list[int]):
     import aiohttp
     from twilio.request_validator import RequestValidator
-    from websockets.asyncio.client import connect
-
+    
     validator = RequestValidator(TOKEN)
-    sockets = []
-    for n, cookie in enumerate(cookies):
-        ws = await connect(f"ws://localhost:{port}/ws/agent/", origin=f"http://localhost:{port}",
-                           additional_headers={"Cookie": f"switchboard_session={cookie}"}, max_size=None,
-                           host="127.0.0.1", port=port)
-        await ws.recv()  # the snapshot
-        sockets.append(ws)
-        progress(n + 1, len(cookies), "consoles")
-    inbox: asyncio.Queue = asyncio.Queue()
-
-    async def reader(index, ws):
-        async for raw in ws:
-            inbox.put_nowait((index, json.loads(raw), time.perf_counter()))
-
-    readers = [asyncio.create_task(reader(i, ws)) for i, ws in enumerate(sockets)]
-    baseline = []
-    for _ in range(50):
-        started = time.perf_counter()
-        await sockets[0].send(json.dumps({"action": "snapshot"}))
-        while True:
-            index, message, at = await inbox.get()
-            if index == 0 and message.get("type") == "snapshot":
-                break
-        baseline.append(at - started)
+    sockets, inbox, readers = await consoles_open(port, cookies)
+    baseline = await round_trips(sockets[0], inbox)
 
     pops = []
     async with aiohttp.ClientSession() as http:

@@ -24,6 +24,7 @@ import time
 from urllib.parse import urlencode
 
 import _ab as ab
+from _consoles import consoles_open, round_trips
 from _django import bench_database, free_port, http_server, progress, wait_for_ping
 
 AGENTS = int(os.getenv("BENCH_CONSOLES", "200"))
@@ -123,25 +124,9 @@ def _serve(side: ab.Side, n: int, turn: int, cookies: list[str]):
 async def _run(port: int, http_port: int, public: str, cookies: list[str], prefix: str = "CA"):
     import aiohttp
     from twilio.request_validator import RequestValidator
-    from websockets.asyncio.client import connect
-
+    
     validator = RequestValidator(TOKEN)
-    sockets = []
-    for n, cookie in enumerate(cookies):
-        # The URI names the platform host; the socket goes to 127.0.0.1 (host/port below).
-        ws = await connect(f"ws://localhost:{port}/ws/agent/", origin=f"http://localhost:{port}",
-                           additional_headers={"Cookie": f"switchboard_session={cookie}"}, max_size=None,
-                           host="127.0.0.1", port=port)
-        await ws.recv()  # the snapshot
-        sockets.append(ws)
-        progress(n + 1, len(cookies), "consoles")
-    inbox: asyncio.Queue = asyncio.Queue()
-
-    async def reader(index, ws):
-        async for raw in ws:
-            inbox.put_nowait((index, json.loads(raw), time.perf_counter()))
-
-    readers = [asyncio.create_task(reader(i, ws)) for i, ws in enumerate(sockets)]
+    sockets, inbox, readers = await consoles_open(port, cookies)
 
     async def drain(seconds: float):
         end = time.perf_counter() + seconds
@@ -152,15 +137,7 @@ async def _run(port: int, http_port: int, public: str, cookies: list[str], prefi
                 break
 
     # Baseline: a plain WebSocket round trip (ask one console for a snapshot).
-    baseline = []
-    for _ in range(50):
-        started = time.perf_counter()
-        await sockets[0].send(json.dumps({"action": "snapshot"}))
-        while True:
-            index, message, at = await inbox.get()
-            if index == 0 and message.get("type") == "snapshot":
-                break
-        baseline.append(at - started)
+    baseline = await round_trips(sockets[0], inbox)
 
     offers, fanout, answered = [], [], []
     async with aiohttp.ClientSession() as http:

@@ -24,6 +24,7 @@ from campaigns.services import dialer, lifecycle, outcomes
 from compliance.models import Consent, DncEntry
 from compliance.rules import OptOutSource
 from switchboard.redis_clients import redis_client
+from tenants.selectors import client_current
 from tests.campaigns.conftest import NUMBERS, _clear_simulator, dialed
 from tests.conftest import PLATFORM_HOST
 
@@ -314,7 +315,7 @@ def test_a_crash_between_commit_and_dial_places_no_call_twice(campaign, monkeypa
     assert attempt.outcome == O.PENDING and attempt.twilio_sid == ""  # committed before the call
     # The sweep asks Twilio (nothing went out), gives the contact its attempt back.
     with schema_context("bobsplumbing"):
-        dialer._sweep_schema(lifecycle.current_client(), timezone.now() + dt.timedelta(seconds=60))
+        dialer._sweep_schema(client_current(), timezone.now() + dt.timedelta(seconds=60))
     attempt = _attempts(campaign)[0]
     assert attempt.outcome == O.NOT_PLACED
     assert _contact(attempt.number).status == Contact.Status.RETRY and _contact(attempt.number).attempts == 0
@@ -332,7 +333,7 @@ def test_a_crash_between_commit_and_dial_places_no_call_twice(campaign, monkeypa
     pending = [a for a in _attempts(campaign) if a.outcome == O.PENDING]
     assert len(pending) == 1 and pending[0].twilio_sid == ""
     with schema_context("bobsplumbing"):
-        dialer._sweep_schema(lifecycle.current_client(), timezone.now() + dt.timedelta(seconds=60))
+        dialer._sweep_schema(client_current(), timezone.now() + dt.timedelta(seconds=60))
     found = _attempts(campaign)[-1]
     assert found.outcome == O.PENDING and found.twilio_sid == dialed()[-1]["sid"]  # kept, not re-dialed
     assert tick(campaign).placed == 0  # the agent's line is that call
