@@ -200,6 +200,7 @@ class OutboxTimer(models.Model):
     class Kind(models.TextChoices):
         DELIVERY = "delivery", "Send a delivery"
         ESCALATION = "escalation", "Run a message's next escalation step"
+        NOTICE = "notice", "Send an appointment's confirmation or reminder"
 
     client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -20,11 +20,20 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.fields import (
+    BigIntegerRangeField,
+    DateTimeRangeField,
+    IntegerRangeField,
+    RangeOperators,
+)
 from django.db import models
 from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Coalesce
 
 from tenants.phone import PhoneNumberField
+
+
+SEATS = 32767  # "every seat": above any capacity (a small integer)
 
 
 def feed_token() -> str:
@@ -45,6 +54,9 @@ class Calendar(models.Model):
     feed_token = models.CharField(max_length=64, default=feed_token, unique=True,
                                   help_text="The secret in the calendar's iCalendar feed URL; renew it to revoke.")
     busy_ics_url = models.URLField(blank=True, help_text="The client's own calendar (ICS) to import busy times from.")
+    busy_checked_at = models.DateTimeField(null=True, blank=True, help_text="The last import's try.")
+    busy_imported_at = models.DateTimeField(null=True, blank=True, help_text="The last import that worked.")
+    busy_error = models.CharField(max_length=300, blank=True, help_text="Why the last import failed, for a person.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -153,6 +165,9 @@ class Appointment(models.Model):
     answers = models.JSONField(default=dict, blank=True, help_text="The intake fields, as the script took them.")
     call_sid = models.CharField(max_length=64, blank=True, help_text="The call it was booked on.")
     booked_by = models.CharField(max_length=200, blank=True)
+    seat = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Group sessions: which seat (0 … capacity − 1); empty: the whole calendar.")
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text="The person confirmed (replied C).")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -165,7 +180,12 @@ class Appointment(models.Model):
                 name="appointment_no_overlap",
                 expressions=[(Func(F("calendar"), F("calendar"), Value("[]"), function="int8range",
                                    output_field=BigIntegerRangeField()), RangeOperators.OVERLAPS),
-                             ("blocked", RangeOperators.OVERLAPS)],
+                             ("blocked", RangeOperators.OVERLAPS),
+                             # A booking takes every seat; a group session's booking one seat. Two
+                             # overlapping rows conflict unless both are seats, and different ones.
+                             (Func(Coalesce(F("seat"), 0), Coalesce(F("seat") + 1, Value(SEATS)),
+                                   function="int4range", output_field=IntegerRangeField()),
+                              RangeOperators.OVERLAPS)],
                 condition=Q(status="held") | Q(status="booked"),
             ),
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="appointment_order"),
@@ -192,3 +212,95 @@ class AppointmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class BusyTime(models.Model):
+    """Time the calendar is busy in the client's own calendar (imported from its ICS URL):
+    recurring events expanded in their own zone. Replaced whole by each import that works."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="busy_times")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    uid = models.CharField(max_length=300, blank=True, help_text="The event's UID in the imported feed.")
+    summary = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["calendar", "start"]
+        indexes = [models.Index(fields=["calendar", "start"], name="busy_calendar_start")]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="busy_order")]
+
+    def __str__(self) -> str:
+        return f"{self.calendar} busy {self.start:%Y-%m-%d %H:%M}"
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "Text message"
+    EMAIL = "email", "Email"
+    CALL = "call", "Phone call (spoken)"
+
+
+class ReminderRule(models.Model):
+    """A confirmation (when booked) or a reminder (so long before the start) the client sends."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Confirmation, when booked"
+        REMINDER = "reminder", "Reminder, before the appointment"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REMINDER)
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.SMS)
+    minutes_before = models.PositiveIntegerField(default=24 * 60, help_text="Reminders: this long before the start.")
+    types = models.ManyToManyField(AppointmentType, blank=True, related_name="reminder_rules",
+                                   help_text="Empty: every type.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "-minutes_before"]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.CONFIRMATION:
+            return f"Confirmation by {self.get_channel_display().lower()}"
+        return f"Reminder by {self.get_channel_display().lower()} {self.minutes_before} min before"
+
+
+class AppointmentNotice(models.Model):
+    """One confirmation or reminder of one appointment: a row of the durable outbox, sent
+    exactly once (claimed with a lease, asked of Twilio before a retry after a crash)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused by the compliance gate"
+        CANCELLED = "cancelled", "Cancelled (the appointment moved or was cancelled)"
+
+    FINAL = (Status.SENT, Status.DELIVERED, Status.FAILED, Status.REFUSED, Status.CANCELLED)
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="notices")
+    rule = models.ForeignKey(ReminderRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=12, choices=ReminderRule.Kind.choices)
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    address = models.CharField(max_length=254, help_text="The number or email it goes to.")
+    for_start = models.DateTimeField(help_text="The appointment's start it speaks of (a reschedule queues new ones).")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    tries = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    body = models.TextField(blank=True, help_text="What was sent.")
+    provider_sid = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=16, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["appointment", "kind", "channel", "for_start", "rule"],
+                                               name="notice_once", nulls_distinct=False)]
+        indexes = [models.Index(fields=["status", "due_at"], name="notice_status_due"),
+                   models.Index(fields=["address", "status"], name="notice_address")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.appointment_id} ({self.status})"

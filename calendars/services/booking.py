@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from calendars import selectors
 from calendars.models import Appointment, AppointmentEvent, AppointmentType, Calendar
+from calendars.services.changes import appointment_changed
 
 HOLD_MINUTES = 5  # long enough for a caller to decide, short enough not to hide a slot for long
 S = Appointment.Status
@@ -63,7 +64,9 @@ def _alternatives(type_: AppointmentType, after: dt.datetime, now: dt.datetime) 
 
 
 def _event(appointment: Appointment, kind: str, by: str, detail: str = "", **data) -> None:
+    """The history's entry, and what the change sets off (notices, the portal's live pages)."""
     AppointmentEvent.objects.create(appointment=appointment, kind=kind, by=by[:200], detail=detail[:300], data=data)
+    appointment_changed(appointment, kind)
 
 
 def _clear_expired_holds(calendar: Calendar, blocked: DateTimeTZRange, now: dt.datetime) -> None:
