@@ -26,8 +26,10 @@ The rules it keeps (the booking service and the exclusion constraint must agree 
   them (prep before opening is fine) but ``[start - buffer_before, end + buffer_after]`` must
   not overlap any busy interval. Busy intervals are expected to include the buffers of the
   bookings they come from (the same range the exclusion constraint guards).
-- Capacity: a slot is offered while fewer than ``capacity`` busy intervals overlap its buffered
-  range (one Busy per booking; counting every overlap is conservative for groups).
+- Capacity: a type of capacity 1 is offered only where no busy interval overlaps its buffered
+  range. A group session (capacity > 1) is offered while fewer than ``capacity`` seats are taken
+  and everything overlapping it is a seat of that same session (same type, same start): another
+  session or a booking in the way makes the slot unavailable, as the booking service requires.
 - Notice and horizon: ``now + min_notice <= start <= now + horizon``, and ``start >= after``
   when given (inclusive: the same instant on another calendar is still offered).
 - Intervals are half-open: a booking ending at 10:00 does not block one starting at 10:00.
@@ -84,6 +86,7 @@ class DayException:
 class Busy:
     start: datetime  # aware, UTC
     end: datetime
+    session: tuple[int, datetime] | None = None  # a group seat: (its type's id, its start)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class TypeSpec:
     horizon: timedelta
     capacity: int = 1
     arrival_window: timedelta | None = None
+    id: int | None = None  # the type's id: which busy seats are this type's sessions
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,12 @@ def _calendar_candidates(
     busy = [(_instant_us(b.start), _instant_us(b.end)) for b in cal.busy]
     busy_starts = sorted(s for s, e in busy if s < e)
     busy_ends = sorted(e for s, e in busy if s < e)
+    # Seats taken in this type's own sessions, by start: the only overlaps a group slot allows.
+    own_seats: dict[int, int] = {}
+    for b in cal.busy:
+        if capacity > 1 and b.session is not None and b.session[0] == type_.id and b.start < b.end:
+            key = _instant_us(b.session[1])
+            own_seats[key] = own_seats.get(key, 0) + 1
 
     heap: list[tuple[int, int, int]] = []
     for a, b in walls:
@@ -291,7 +301,7 @@ def _calendar_candidates(
                 if i < 0 or piece_ends[i] < end:
                     continue  # not all inside working hours
                 taken = bisect_left(busy_starts, end + after) - bisect_right(busy_ends, u - before)
-                if taken < capacity:
+                if taken == 0 or (taken < capacity and taken == own_seats.get(u, 0)):
                     heapq.heappush(heap, (u, cal.id, index))
             s += step
         else:

@@ -11,6 +11,7 @@ from answering.flow.services import call_flow_replace
 from answering.messages.demo import messages_demo_seed
 from answering.scripts.demo import scripts_demo_seed
 from answering.services import knowledge_facts_import
+from calendars.demo import calendars_demo_seed
 from campaigns.demo import campaigns_demo_seed
 from compliance.demo import compliance_demo_seed
 from portal.demo import portal_demo_seed
@@ -154,6 +155,7 @@ def demo_seed() -> dict[str, Client]:
             scripts_demo_seed(demo.slug)
             messages_demo_seed(demo.slug)
             campaigns_demo_seed(demo.slug)
+            calendars_demo_seed(demo.slug)
         _user(demo.admin_email, f"{demo.name} office", Role.CLIENT_ADMIN, client)
 
     with transaction.atomic():

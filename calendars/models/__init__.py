@@ -32,7 +32,6 @@ from django.db.models.functions import Coalesce
 
 from tenants.phone import PhoneNumberField
 
-
 SEATS = 32767  # "every seat": above any capacity (a small integer)
 
 

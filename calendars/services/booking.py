@@ -14,6 +14,7 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db.models import Q
 from django.utils import timezone
 
 from calendars import selectors
@@ -79,10 +80,33 @@ def _clear_expired_holds(calendar: Calendar, blocked: DateTimeTZRange, now: dt.d
 def _check_type(type_: AppointmentType, calendar: Calendar) -> None:
     if not type_.active:
         raise BookingRefused(f"“{type_.name}” is not booked any more.")
-    if type_.capacity > 1:
-        raise BookingRefused(f"“{type_.name}” is a group session: booking its seats is not built yet.")
     if not type_.calendars.filter(pk=calendar.pk).exists():
         raise BookingRefused(f"{calendar.name} does not offer “{type_.name}”.")
+
+
+def _seat(type_: AppointmentType, calendar: Calendar, start: dt.datetime, blocked: DateTimeTZRange,
+          now: dt.datetime, ignore: list[int] = ()) -> int | None:
+    """The seat a group session's booking takes (None for a type that takes the calendar).
+
+    Seat picking is serialised per calendar by locking its row, so two callers never pick the
+    same seat; the exclusion constraint still refuses, on its own, a second row on one seat and
+    any ordinary booking over a session. What it cannot see — another session overlapping this
+    one on different seats — is checked here, under the same lock."""
+    if type_.capacity <= 1:
+        return None
+    Calendar.objects.select_for_update().filter(pk=calendar.pk).first()
+    live = Q(status=S.BOOKED) | Q(status=S.HELD, hold_expires_at__gt=now)
+    overlapping = (Appointment.objects.filter(live, calendar=calendar, blocked__overlap=blocked)
+                   .exclude(pk__in=list(ignore)).values_list("type_id", "start", "seat"))
+    taken = set()
+    for type_id, other_start, seat in overlapping:
+        if seat is None or type_id != type_.pk or other_start != start:
+            raise SlotTaken(_alternatives(type_, start, now))
+        taken.add(seat)
+    free = [n for n in range(type_.capacity) if n not in taken]
+    if not free:
+        raise SlotTaken(_alternatives(type_, start, now))
+    return free[0]
 
 
 def slot_hold(*, type_: AppointmentType, calendar: Calendar, start: dt.datetime, by: str,
@@ -97,7 +121,8 @@ def slot_hold(*, type_: AppointmentType, calendar: Calendar, start: dt.datetime,
     try:
         with transaction.atomic():
             _clear_expired_holds(calendar, times["blocked"], now)
-            hold = Appointment.objects.create(calendar=calendar, type=type_, status=S.HELD, held_by=by[:200],
+            seat = _seat(type_, calendar, start, times["blocked"], now)
+            hold = Appointment.objects.create(calendar=calendar, type=type_, status=S.HELD, held_by=by[:200], seat=seat,
                                               hold_expires_at=now + dt.timedelta(minutes=minutes), call_sid=call_sid,
                                               **times)
             _event(hold, "held", by, f"Held for {minutes} minutes.")
@@ -137,16 +162,20 @@ def appointment_book(*, type_: AppointmentType, calendar: Calendar, start: dt.da
     try:
         with transaction.atomic():
             _clear_expired_holds(calendar, times["blocked"], now)
+            if hold is not None and hold.calendar_id == calendar.pk and hold.start == start and hold.type_id == type_.pk:
+                seat = hold.seat  # the hold's seat is the booking's
+            else:
+                seat = _seat(type_, calendar, start, times["blocked"], now, ignore=own)
             if hold is not None:
                 # The row the constraint already counts becomes the booking: no instant in which
                 # the slot is free for someone else.
                 updated = Appointment.objects.filter(pk=hold.pk, status=S.HELD, hold_expires_at__gt=now).update(
-                    calendar=calendar, type=type_, **times, **fields)
+                    calendar=calendar, type=type_, seat=seat, **times, **fields)
                 if not updated:
                     raise BookingRefused("The hold ran out; hold the slot again or pick another.")
                 appointment = Appointment.objects.get(pk=hold.pk)
             else:
-                appointment = Appointment.objects.create(calendar=calendar, type=type_, **times, **fields)
+                appointment = Appointment.objects.create(calendar=calendar, type=type_, seat=seat, **times, **fields)
             _event(appointment, "booked", by, f"{type_.name} with {calendar.name}.")
     except IntegrityError as exc:
         _raise_if_not_overlap(exc)
@@ -182,7 +211,8 @@ def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: 
     try:
         with transaction.atomic():
             _clear_expired_holds(calendar, times["blocked"], now)
-            Appointment.objects.filter(pk=appointment.pk, status=S.BOOKED).update(calendar=calendar, **times)
+            seat = _seat(type_, calendar, start, times["blocked"], now, ignore=[appointment.pk])
+            Appointment.objects.filter(pk=appointment.pk, status=S.BOOKED).update(calendar=calendar, seat=seat, **times)
             appointment.refresh_from_db()
             _event(appointment, "rescheduled", by, reason or "Moved.", before=before,
                    after={"start": start.isoformat(), "calendar": calendar.pk})
@@ -212,3 +242,28 @@ def holds_expire(*, now: dt.datetime | None = None) -> int:
             _event(hold, "hold_expired", "the calendar", "The hold ran out.")
             expired += 1
     return expired
+
+
+MARKS = {S.DONE: "done", S.NO_SHOW: "no_show"}
+
+
+def appointment_mark(*, appointment: Appointment, status: str, by: str) -> Appointment:
+    """Mark an appointment that has started as done or a no-show (or correct one mark to the
+    other); the history keeps who and from what. ``BookingRefused`` before its start, or for
+    a cancelled or released one."""
+    if status not in MARKS:
+        raise BookingRefused("Mark it done or a no-show.")
+    if appointment.start > timezone.now():
+        raise BookingRefused("It has not started yet: mark it once it has.")
+    with transaction.atomic():
+        before = appointment.status
+        if Appointment.objects.filter(pk=appointment.pk, status__in=[S.BOOKED, S.DONE, S.NO_SHOW]).exclude(
+                status=status).update(status=status):
+            appointment.refresh_from_db()
+            _event(appointment, MARKS[status], by, f"Marked {appointment.get_status_display().lower()}.",
+                   before=before)
+        else:
+            appointment.refresh_from_db()
+            if appointment.status not in (S.DONE, S.NO_SHOW):
+                raise BookingRefused("Only a booked appointment can be marked done or a no-show.")
+    return appointment

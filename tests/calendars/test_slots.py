@@ -114,7 +114,8 @@ def naive_free_slots(type_: TypeSpec, calendars: list[CalendarSpec], *, now: dat
                     taken = sum(1 for b in cal.busy
                                 if b.start < start + held + type_.buffer_after
                                 and b.end > start - type_.buffer_before)
-                    if taken < type_.capacity:
+                    own = sum(1 for b in cal.busy if type_.capacity > 1 and b.session == (type_.id, start))
+                    if taken == 0 or (taken < type_.capacity and taken == own):
                         found.append(Slot(cal.id, start, start + held, start.astimezone(zone),
                                           start + window if type_.arrival_window else None))
                 wall += type_.step
@@ -172,6 +173,7 @@ def scenario(draw):
         horizon=draw(st.integers(1, 4)) * D,
         capacity=draw(st.integers(1, 3)),
         arrival_window=draw(st.sampled_from([None, None, None, 60 * M, 120 * M])),
+        id=1,
     )
     calendars = []
     for cal_id in draw(st.lists(st.integers(1, 50), min_size=1, max_size=3, unique=True)):
@@ -187,7 +189,9 @@ def scenario(draw):
         busy = []
         for _ in range(draw(st.integers(0, 8))):
             start = now + draw(st.integers(0, 4 * 24 * 4)) * QUARTER
-            busy.append(Busy(start, start + draw(st.integers(1, 12)) * QUARTER))
+            # Some are seats of a group session: of this type (id 1) or another (id 2).
+            session = draw(st.sampled_from([None, None, (1, start), (2, start)]))
+            busy.append(Busy(start, start + draw(st.integers(1, 12)) * QUARTER, session=session))
         calendars.append(CalendarSpec(cal_id, zone, draw(_weekly()), exceptions, busy))
     count = draw(st.sampled_from([1, 5, 20, 10_000]))
     return type_, calendars, now, count
@@ -359,14 +363,25 @@ def test_after_is_inclusive_and_later_than_notice():
 
 
 def test_a_group_session_is_offered_until_full():
-    type_ = kind(60, step=60 * M, capacity=3)
-    booking = Busy(at(9), at(10))
+    type_ = dataclasses.replace(kind(60, step=60 * M, capacity=3), id=7)
+    seat = Busy(at(9), at(10), session=(7, at(9)))
 
-    two = next_free_slots(type_, [nine_to_five(busy=[booking, booking])], now=NOW, count=1)
-    full = next_free_slots(type_, [nine_to_five(busy=[booking] * 3)], now=NOW, count=1)
+    two = next_free_slots(type_, [nine_to_five(busy=[seat, seat])], now=NOW, count=1)
+    full = next_free_slots(type_, [nine_to_five(busy=[seat] * 3)], now=NOW, count=1)
 
     assert two[0].start == at(9)
     assert full[0].start == at(10)
+
+
+def test_a_group_session_is_not_offered_over_another_booking_or_session():
+    type_ = dataclasses.replace(kind(60, step=30 * M, capacity=3), id=7)
+    booking = Busy(at(9), at(10))  # an ordinary appointment: the room is taken
+    other_session = Busy(at(11), at(12), session=(8, at(11)))  # another class in the room
+    own_earlier = Busy(at(13), at(14), session=(7, at(13)))  # the same class, other start
+
+    slots = next_free_slots(type_, [nine_to_five(busy=[booking, other_session, own_earlier])], now=NOW, count=4)
+
+    assert [s.start for s in slots] == [at(10), at(12), at(13), at(14)]
 
 
 def test_a_day_off():
