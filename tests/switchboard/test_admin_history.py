@@ -16,8 +16,9 @@ from http import HTTPStatus
 import pytest
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField
 from django.db import connection, models, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.test import RequestFactory
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -49,6 +50,9 @@ def _value(field: models.Field, owner: User):
         return related.objects.first() or _row(related, owner=owner)
     if isinstance(field, ArrayField):
         return []
+    if isinstance(field, DateTimeRangeField):  # an appointment's blocked time
+        now = timezone.now()
+        return DateTimeTZRange(now, now + datetime.timedelta(hours=1))
     if isinstance(field, models.JSONField):
         return {}
     if isinstance(field, models.EmailField):
