@@ -201,6 +201,7 @@ class OutboxTimer(models.Model):
         DELIVERY = "delivery", "Send a delivery"
         ESCALATION = "escalation", "Run a message's next escalation step"
         NOTICE = "notice", "Send an appointment's confirmation or reminder"
+        WEBHOOK = "webhook", "Send an event to a client's webhook endpoint"
 
     client = models.ForeignKey("tenants.Client", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
