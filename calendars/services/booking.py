@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from calendars import selectors
-from calendars.models import Appointment, AppointmentEvent, AppointmentType, Calendar
+from calendars.models import Appointment, AppointmentEvent, AppointmentType, BusyTime, Calendar
 from calendars.services.changes import appointment_changed
 
 HOLD_MINUTES = 5  # long enough for a caller to decide, short enough not to hide a slot for long
@@ -36,6 +36,14 @@ class SlotTaken(BookingRefused):
         self.alternatives = alternatives
         super().__init__("Just taken — here are the next free slots." if alternatives
                          else "Just taken, and nothing else is free in the horizon.")
+
+
+def _instant(start: dt.datetime) -> dt.datetime:
+    """A start as a UTC instant: arithmetic on a local aware time runs on the wall clock (and
+    loses the fold of a repeated hour), so every service works in UTC from its first line."""
+    if start.tzinfo is None:
+        raise BookingRefused("A start needs its time zone.")
+    return start.astimezone(dt.UTC)
 
 
 def _times(type_: AppointmentType, start: dt.datetime) -> dict:
@@ -113,6 +121,7 @@ def slot_hold(*, type_: AppointmentType, calendar: Calendar, start: dt.datetime,
               minutes: int = HOLD_MINUTES, call_sid: str = "") -> Appointment:
     """Hold a slot while the caller decides: nobody else is offered it until the hold is booked,
     released, or runs out. ``SlotTaken`` if it went meanwhile."""
+    start = _instant(start)
     now = timezone.now()
     _check_type(type_, calendar)
     if not _offered(type_, calendar, start, now):
@@ -148,12 +157,16 @@ def appointment_book(*, type_: AppointmentType, calendar: Calendar, start: dt.da
     becomes the booking; otherwise the slot must be free. ``SlotTaken`` (with alternatives)
     when another booking or hold got there first; ``BookingRefused`` when the time is not a
     slot of this type (outside hours, too soon, too far)."""
+    start = _instant(start)
     now = timezone.now()
     _check_type(type_, calendar)
     own = [hold.pk] if hold is not None else []
     if not _offered(type_, calendar, start, now, ignore=own):
         if _offered(type_, calendar, start, now, ignore=[a.pk for a in _blocking_at(calendar, type_, start)]):
             raise SlotTaken(_alternatives(type_, start, now))
+        blocked = _times(type_, start)["blocked"]
+        if BusyTime.objects.filter(calendar=calendar, start__lt=blocked.upper, end__gt=blocked.lower).exists():
+            raise BookingRefused(f"{calendar.name} is busy then in the client's own calendar.")
         raise BookingRefused("That time is not bookable: outside the calendar's hours, too soon or too far ahead.")
     times = _times(type_, start)
     fields = {"status": S.BOOKED, "name": name[:200], "phone": phone, "email": email, "answers": answers or {},
@@ -198,6 +211,7 @@ def appointment_reschedule(*, appointment: Appointment, start: dt.datetime, by: 
                            calendar: Calendar | None = None) -> Appointment:
     """Move a booking to another time (or calendar); the history keeps where it was and why.
     ``SlotTaken`` when the new time went to someone else."""
+    start = _instant(start)
     now = timezone.now()
     calendar = calendar or appointment.calendar
     type_ = appointment.type

@@ -124,7 +124,7 @@ def test_reschedule_and_cancel_keep_the_history(visit):
         moved = booking.appointment_reschedule(appointment=moved, start=at(16), by="bea", reason="Later still")
         events = list(moved.events.values_list("kind", "detail", "data"))
         assert [k for k, _, _ in events] == ["booked", "rescheduled", "rescheduled"]
-        assert events[1][2]["before"]["start"] == at(11).isoformat() and events[1][1] == "Customer at work until 3"
+        assert dt.datetime.fromisoformat(events[1][2]["before"]["start"]) == at(11) and events[1][1] == "Customer at work until 3"
         with pytest.raises(BookingRefused, match="why"):
             booking.appointment_cancel(appointment=other, by="bea", reason=" ")
         cancelled = booking.appointment_cancel(appointment=other, by="bea", reason="Fixed it himself")
@@ -150,3 +150,27 @@ def test_the_sweep_releases_holds_that_ran_out(visit, clock):
     with schema_context("bobsplumbing"):
         hold.refresh_from_db()
         assert hold.status == "released"
+
+
+def test_a_local_start_in_the_repeated_hour_books_the_instant_it_names(world):
+    """Fall back in New York (1 Nov 2026): 01:30 happens twice. A local start with fold=1 is the
+    second 01:30 (06:30 UTC), and an hour from the first 01:30 (EDT) ends at 01:30 EST — one
+    real hour, not the two that wall-clock arithmetic would give."""
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 10, 31, 12, 0, tzinfo=NY), tick=False), \
+            schema_context("bobsplumbing"):
+        night = Calendar.objects.create(name="Night line", time_zone="America/New_York")
+        WorkingHours.objects.bulk_create([WorkingHours(calendar=night, weekday=d, start=dt.time(0),
+                                                       end=dt.time(23, 59, 59)) for d in range(7)])
+        type_ = AppointmentType.objects.create(name="Night call", duration_minutes=60, step_minutes=30,
+                                               min_notice_minutes=0, horizon_days=7)
+        type_.calendars.add(night)
+        first = dt.datetime(2026, 11, 1, 1, 30, tzinfo=NY)
+        second = first.replace(fold=1)
+        early = booking.appointment_book(type_=type_, calendar=night, start=first, by="ana")
+        assert early.start == dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC)
+        assert early.end - early.start == dt.timedelta(hours=1)
+        assert early.end == dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC)  # 01:30 EST
+        late = booking.appointment_book(type_=type_, calendar=night, start=second, by="ben")
+        assert late.start == dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC)
