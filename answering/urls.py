@@ -3,6 +3,7 @@
 from django.urls import path
 
 from answering import views
+from calendars import views_twilio as calendar_twilio
 from campaigns import views as campaign_views
 
 urlpatterns = [
@@ -31,4 +32,7 @@ urlpatterns = [
     path("outbound/<str:schema>/<int:attempt_id>/drop", campaign_views.outbound_drop, name="twilio_outbound_drop"),
     path("outbound/<str:schema>/<int:attempt_id>/harbour", campaign_views.outbound_harbour,
          name="twilio_outbound_harbour"),
+    # Appointments' confirmations and reminders (calendars/views_twilio.py): the notice's own URLs.
+    path("notice/<str:schema>/<int:notice_id>", calendar_twilio.notice_call, name="twilio_notice_call"),
+    path("notice/<str:schema>/<int:notice_id>/status", calendar_twilio.notice_status, name="twilio_notice_status"),
 ]

@@ -39,7 +39,13 @@ def inbound_sms_receive(*, client: Client, message_sid: str, from_number: str, t
             return None
         reply = inbound_sms_handle(client=client, from_number=from_number, body=body)
         if reply is None and not twilio_replied:
-            # Not a compliance keyword: perhaps someone we texted acknowledging a message.
+            # Not a compliance keyword: perhaps C or R answering an appointment's reminder …
+            from calendars.services.notices import notice_reply
+
+            answer = notice_reply(client=client, from_number=from_number, body=body)
+            if answer is not None:
+                return answer
+            # … or someone we texted acknowledging a message.
             return sms_acknowledge(from_number=from_number, body=body, client=client)
     # With Twilio's Advanced Opt-Out on, Twilio has already confirmed the keyword: one text at most.
     return None if twilio_replied else reply
