@@ -240,6 +240,18 @@ def _working_wall(cal: CalendarSpec, first: date, last: date) -> list[tuple[int,
     return _subtract(_merge(spans), _merge(cuts))
 
 
+def working_instants(cal: CalendarSpec, first: date, last: date) -> list[tuple[datetime, datetime]]:
+    """The calendar's working time over its local dates ``first`` … ``last`` as real instants
+    (UTC), by the rules the search uses: merged hours, exceptions, night shifts, DST. For
+    pages that draw working time exactly where the search offers slots."""
+    zi = ZoneInfo(cal.zone)
+    lo = _instant_us(datetime.combine(first, time(0), tzinfo=zi)) - 2 * _DAY
+    hi = _instant_us(datetime.combine(last + timedelta(days=1), time(0), tzinfo=zi)) + 2 * _DAY
+    segs = _segments(cal.zone, lo, hi)
+    pieces = _merge([(max(a - o, t0), min(b - o, t1)) for a, b in _working_wall(cal, first, last) for t0, t1, o in segs])
+    return [(_EPOCH_UTC + timedelta(microseconds=a), _EPOCH_UTC + timedelta(microseconds=b)) for a, b in pieces]
+
+
 def _calendar_candidates(
     index: int, cal: CalendarSpec, type_: TypeSpec, lo: int, hi: int
 ) -> Iterator[tuple[int, int, int]]:
