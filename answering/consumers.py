@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -17,7 +18,9 @@ from answering.acd.selectors import agent_clients, agent_snapshot
 from answering.acd.tasks import agent_console_gone_task
 from answering.messages import services
 from answering.metrics import wallboard_snapshot
+from answering.scripts import appointments
 from answering.selectors import knowledge_search
+from calendars.services.booking import BookingRefused, SlotTaken
 from campaigns.models import CallAttempt
 from campaigns.screen import console_outbound
 from campaigns.services import dispositions, preview
@@ -26,6 +29,7 @@ from tenants.websocket import ClientConsumer
 
 logger = logging.getLogger(__name__)
 WALLBOARD_COALESCE_SECONDS = 0.1
+APPOINTMENT_ACTIONS = ("appointment_slots", "appointment_hold", "appointment_book")
 
 
 class PortalConsumer(ClientConsumer):
@@ -56,7 +60,13 @@ class AgentConsumer(ClientConsumer):
     "notes": "", "callback_at": "2026-12-04T10:00", "callback_to": "me", "answers": {},
     "change": false}; in preview {"action": "preview_next"}, {"action": "preview_dial",
     "contact": 7, "client": "bobsplumbing"}, {"action": "preview_skip", "contact": 7,
-    "client": "bobsplumbing", "reason": "…"}."""
+    "client": "bobsplumbing", "reason": "…"}.
+
+    A script's appointment step (answering/scripts/appointments.py): {"action":
+    "appointment_slots", "call": 12, "step": "book", "type": "New patient", "after": {"start":
+    "…", "calendar": 3}}, {"action": "appointment_hold", "call": 12, "step": "book", "type": "…",
+    "calendar": 3, "start": "2026-12-08T14:00:00+00:00"}, {"action": "appointment_book", "call": 12,
+    "step": "book", "hold": 41, "name": "…", "phone": "…", "email": "…", "answers": {…}}."""
 
     def allows(self, user) -> bool:
         return self.client is None and user.is_platform_user and hasattr(user, "agent_profile")
@@ -94,7 +104,8 @@ class AgentConsumer(ClientConsumer):
             # Drafted as the agent types (debounced in the browser): no reply, no snapshot.
             await self.in_client_schema(self._call_action, action, content)
             return
-        elif action == "knowledge_search":
+        elif action == "knowledge_search" or action in APPOINTMENT_ACTIONS:
+            # Their own reply and no snapshot: the step's slots and what the agent typed stay.
             reply = await self.in_client_schema(self._call_action, action, content)
             await self.send_json(reply)
             return
@@ -202,6 +213,8 @@ class AgentConsumer(ClientConsumer):
             if action == "draft":
                 services.call_draft_save(session=session, draft=content)
                 return None
+            if action in APPOINTMENT_ACTIONS:
+                return self._appointment(session, action, content)
             if action == "script_next":
                 try:
                     nxt = services.call_script_next(session=session, step=str(content.get("step", "")),
@@ -226,7 +239,40 @@ class AgentConsumer(ClientConsumer):
                                      answers=answers)
             except services.CallFinishRefused as exc:
                 return {"type": "error", "message": str(exc)}
+            # A slot held and never booked is free again the moment the agent is done.
+            appointments.call_holds_release(session=session, by=self.user.email)
         return None
+
+    def _appointment(self, session: CallSession, action: str, content: dict) -> dict:
+        """The call's appointment step, in its client schema: slots, hold, book. Refusals come
+        back as sentences (by field for the booking's details)."""
+        step = str(content.get("step", ""))[:80]
+        base = {"call": session.pk, "step": step}
+        try:
+            if action == "appointment_slots":
+                return appointments.call_appointment_offer(session=session, agent=self.user, step=step,
+                                                           type_name=str(content.get("type") or ""),
+                                                           after=content.get("after"))
+            if action == "appointment_hold":
+                start = _when(content.get("start"))
+                if start is None:
+                    return {"type": "appointment_error", **base, "message": "Which slot? Pick one of those shown."}
+                hold = appointments.call_appointment_hold(session=session, agent=self.user, step=step,
+                                                          type_name=str(content.get("type") or ""),
+                                                          calendar_id=_int(content.get("calendar")) or 0, start=start)
+                return {"type": "appointment_held", **base, "hold": appointments.hold_payload(hold)}
+            appointment = appointments.call_appointment_book(
+                session=session, agent=self.user, step=step, hold_id=_int(content.get("hold")),
+                name=content.get("name"), phone=content.get("phone"), email=content.get("email"),
+                answers=content.get("answers") or {})
+            return {"type": "appointment_booked", **base, "booked": appointments.booked_payload(appointment)}
+        except SlotTaken as exc:
+            held = appointments.call_holds(session)
+            return appointments.taken_payload(session=session, step=step, exc=exc, hold=held[0] if held else None)
+        except ValidationError as exc:
+            return {"type": "appointment_errors", **base, "errors": exc.message_dict}
+        except (appointments.AppointmentRefused, BookingRefused) as exc:
+            return {"type": "appointment_error", **base, "message": str(exc)}
 
 
 def _int(value) -> int | None:
@@ -234,6 +280,15 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _when(value) -> dt.datetime | None:
+    """An instant the console sends back (a slot's ``start``); None unless ISO with its offset."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 class WallboardConsumer(ClientConsumer):

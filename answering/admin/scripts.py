@@ -23,7 +23,7 @@ from answering.models import (
 )
 from answering.scripts.definition import script_normalize
 from answering.scripts.rendering import ScriptContext, script_render
-from answering.scripts.selectors import script_menu_conflicts
+from answering.scripts.selectors import current_client_appointment_types, script_menu_conflicts
 from answering.scripts.services import script_export_json, script_import_json, script_publish
 from answering.scripts.validation import MAX_DOCUMENT_CHARS, Problem, ScriptInvalid, script_validate
 from switchboard.admin_sites import (
@@ -85,7 +85,8 @@ class BranchFormSet(_StashedFormSet):
             return  # their own errors say what is wrong first
         definition, problems = _definition_from_forms(main.cleaned_data, steps.live_rows(), fields.live_rows(),
                                                       self.live_rows(), self.languages)
-        problems += script_validate(definition=definition, languages=self.languages)
+        problems += script_validate(definition=definition, languages=self.languages,
+                                    appointment_types=current_client_appointment_types())
         if not problems:
             d = script_normalize(definition)
             problems += script_menu_conflicts(key=main.instance.key if main.instance.pk else d["key"],
@@ -106,7 +107,8 @@ def _definition_from_forms(script: dict, steps: list[dict], fields: list[dict], 
         "key": script["key"], "name": script["name"], "description": script.get("description") or "",
         "used_for": list(script.get("used_for") or []), "is_default": bool(script.get("is_default")),
         "steps": [{
-            "key": s["key"],
+            "key": s["key"], "kind": s.get("kind") or "question",
+            "appointment_types": [t for t in (s.get("appointment_types") or []) if t],
             "say": {lang: s.get(f"say_{lang}") or "" for lang in languages if s.get(f"say_{lang}")}
             | {lang: text for lang, text in (s.get("say") or {}).items() if lang not in languages},
             "fields": [{"name": f["name"], "label": f["label"], "type": f["type"], "required": f["required"],
@@ -173,7 +175,8 @@ class ScriptStepInline(ClientDataInline, admin.StackedInline):
     def get_formset(self, request, obj=None, **kwargs):
         languages = list(request.tenant.languages)
         kwargs["form"] = _step_form(languages)
-        kwargs["fields"] = ["position", "key", *(f"say_{lang}" for lang in languages), "next_step", "end_action",
+        kwargs["fields"] = ["position", "key", "kind", "appointment_types", *(f"say_{lang}" for lang in languages),
+                            "next_step", "end_action",
                             "end_urgency", "end_category", "transfer_to"]
         formset = super().get_formset(request, obj, **kwargs)
         return type("ScriptStepFormSet", (formset,), {"stash": _edit_stash(request)})

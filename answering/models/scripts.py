@@ -42,7 +42,13 @@ class Script(models.Model):
 
 
 class ScriptStep(models.Model):
-    """One screen of the script: what the agent says, then what happens next."""
+    """One screen of the script: what the agent says, then what happens next. An
+    "appointment" step books one of the client's appointment types while the caller is on
+    the line (answering/scripts/appointments.py); its intake comes from the type."""
+
+    class Kind(models.TextChoices):
+        QUESTION = "question", "Questions (the fields below)"
+        APPOINTMENT = "appointment", "Book an appointment"
 
     class End(models.TextChoices):
         MESSAGE = "message", "Take a message"
@@ -59,6 +65,12 @@ class ScriptStep(models.Model):
     position = models.PositiveSmallIntegerField(default=0, help_text="The first step is where every call starts.")
     key = models.SlugField(max_length=40, help_text="Short name used by branches, e.g. “danger”.")
     say = models.JSONField(default=dict, blank=True, help_text="What the agent says, per language.")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.QUESTION, blank=True)
+    # Names, not foreign keys: a published version keeps them as text and stays readable
+    # whatever happens to the types later (calendars.AppointmentType.name is unique).
+    appointment_types = ArrayField(models.CharField(max_length=200), default=list, blank=True,
+                                   help_text="An appointment step: the appointment types it offers, by name "
+                                             "(comma-separated), e.g. New patient, Follow-up.")
     next_step = models.CharField(max_length=40, blank=True, help_text="Step key to go to when no branch matches.")
     end_action = models.CharField(max_length=10, choices=End.choices, blank=True)
     end_urgency = models.CharField(max_length=10, choices=Urgency.choices, blank=True)

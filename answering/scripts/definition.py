@@ -16,7 +16,8 @@ from tenants.phone import to_e164
 
 
 def script_normalize(definition: Mapping[str, Any]) -> dict:
-    """The canonical form of a (structurally valid) definition: every key present, in order."""
+    """The canonical form of a (structurally valid) definition: every key present, in order
+    (a step's ``kind`` and ``appointment_types`` only on an appointment step)."""
     def number(value):
         if value is None:
             return None
@@ -39,6 +40,15 @@ def script_normalize(definition: Mapping[str, Any]) -> dict:
                 out["transfer_to"] = raw
         return out
 
+    def kind(s):
+        # An appointment step carries its kind and its types; a question step leaves both out,
+        # so the versions published before steps had kinds keep their checksums (and stay
+        # current) and a reader takes a missing kind as "question".
+        if (s.get("kind") or "question") == "question" and not s.get("appointment_types"):
+            return {}
+        return {"kind": s.get("kind") or "question",
+                "appointment_types": [str(t).strip() for t in s.get("appointment_types") or []]}
+
     return {
         "key": definition.get("key", ""),
         "name": definition.get("name", ""),
@@ -47,6 +57,7 @@ def script_normalize(definition: Mapping[str, Any]) -> dict:
         "is_default": bool(definition.get("is_default", False)),
         "steps": [{
             "key": s.get("key", ""),
+            **kind(s),
             "say": {lang: text for lang, text in (s.get("say") or {}).items()},
             "fields": [{
                 "name": f.get("name", ""), "label": f.get("label", ""), "type": f.get("type", "text"),
@@ -74,7 +85,7 @@ def script_definition(*, script: Script) -> dict:
         "key": script.key, "name": script.name, "description": script.description,
         "used_for": list(script.used_for), "is_default": script.is_default,
         "steps": [{
-            "key": s.key, "say": dict(s.say),
+            "key": s.key, "kind": s.kind, "appointment_types": list(s.appointment_types), "say": dict(s.say),
             "fields": [{"name": f.name, "label": f.label, "type": f.type, "required": f.required,
                         "options": list(f.options), "min": f.min_value, "max": f.max_value,
                         "max_length": f.max_length} for f in fields.get(s.key, [])],
@@ -100,6 +111,7 @@ def write_rows(script: Script, d: dict) -> None:
         end = s["end"] or {}
         ScriptStep.objects.create(
             script=script, position=position, key=s["key"], say=s["say"], next_step=s["next"] or "",
+            kind=s.get("kind", ScriptStep.Kind.QUESTION), appointment_types=s.get("appointment_types", []),
             end_action=end.get("action", ""), end_urgency=end.get("urgency", ""),
             end_category=end.get("category", ""), transfer_to=end.get("transfer_to", ""),
         )

@@ -1,13 +1,16 @@
 """The demo clients' scripts, as the JSON documents ``script_import_json`` takes.
 
 ``seed(slug)`` runs inside the client's schema and is idempotent: it adds the scripts the
-client does not have and leaves the others (perhaps edited since) alone.
+client does not have and leaves the others (perhaps edited since) alone. The clinic's and the
+contractor's scripts book on an appointment step the types of ``calendars.demo``, which is
+seeded first (a script may only offer types the client has).
 """
 
 from __future__ import annotations
 
 from answering.models import Script
 from answering.scripts.services import script_import_json
+from calendars.demo import calendars_demo_seed
 
 
 def _ask_name_and_number(next_step: str, *, es: bool = False) -> dict:
@@ -73,10 +76,14 @@ NORTHSIDE = [
                          "options": ["Heating", "Plumbing", "Maintenance plan", "Estimate"]},
                         {"name": "details", "label": "Details", "type": "text", "max_length": 500}],
              "next": "contact"},
-            _ask_name_and_number("when"),
-            {"key": "when", "say": {"en": "When would suit you for a visit?"},
-             "fields": [{"name": "preferred_time", "label": "Preferred time", "type": "datetime"},
-                        {"name": "address", "label": "Service address", "type": "address", "required": True}],
+            _ask_name_and_number("address"),
+            {"key": "address", "say": {"en": "What is the address of the property?"},
+             "fields": [{"name": "address", "label": "Service address", "type": "address", "required": True}],
+             "next": "visit"},
+            # Booked while the caller is on the line (calendars/demo.py has the type); the
+            # message still goes to the office, booked or not.
+            {"key": "visit", "kind": "appointment", "appointment_types": ["Repair visit"],
+             "say": {"en": "A technician can come out: which of these arrival windows suits you?"},
              "end": {"action": "message", "urgency": "normal", "category": "Service request"}},
         ],
     },
@@ -96,8 +103,11 @@ BAYVIEW = [
                                       "es": "¿Para qué es la cita y cuándo le gustaría venir?"},
              "fields": [{"name": "date_of_birth", "label": "Date of birth", "type": "date", "required": True},
                         {"name": "reason", "label": "Reason", "type": "choice", "required": True,
-                         "options": ["Check-up", "Sick visit", "Vaccination", "Follow-up"]},
-                        {"name": "preferred_time", "label": "Preferred time", "type": "datetime"}],
+                         "options": ["Check-up", "Sick visit", "Vaccination", "Follow-up"]}],
+             "next": "book"},
+            {"key": "book", "kind": "appointment", "appointment_types": ["New patient", "Follow-up"],
+             "say": {"en": "Let me find you a time. Which of these suits you?",
+                     "es": "Le busco un horario. ¿Cuál de estos le conviene?"},
              "end": {"action": "message", "urgency": "normal", "category": "Appointment request"}},
         ],
     },
@@ -191,6 +201,7 @@ SCRIPTS = {"northside": NORTHSIDE, "bayview": BAYVIEW, "harpercole": HARPER}
 def scripts_demo_seed(slug: str) -> int:
     """Import the demo scripts of client ``slug`` that it does not have yet (call inside its
     schema); a script someone has edited since is left alone. Returns how many were added."""
+    calendars_demo_seed(slug)  # the types the appointment steps offer
     added = 0
     for document in SCRIPTS.get(slug, []):
         if not Script.objects.filter(key=document["key"]).exists():

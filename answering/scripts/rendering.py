@@ -80,6 +80,8 @@ class RenderedStep:
     branches: tuple[RenderedBranch, ...]
     next: str | None
     end: EndAction | None
+    kind: str = "question"  # or "appointment": the console books one of ``appointment_types``
+    appointment_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ def script_render(*, version: ScriptVersion | Mapping[str, Any], language: str,
             branches=tuple(RenderedBranch(**b) for b in s["branches"]),
             next=s["next"],
             end=EndAction(**end) if end else None,
+            kind=s.get("kind") or "question", appointment_types=tuple(s.get("appointment_types") or ()),
         )
     return RenderedScript(version_id=version.pk if isinstance(version, ScriptVersion) else None, key=d["key"],
                           name=d["name"], language=language, first_step=d["steps"][0]["key"], steps=steps)

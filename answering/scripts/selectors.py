@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from answering.models import Script, ScriptVersion
 from answering.scripts.validation import Problem
+from calendars.models import AppointmentType
 from tenants.selectors import client_current
 
 
@@ -17,6 +18,12 @@ def current_client_languages() -> list[str]:
 
 def current_client_time_zone() -> str:
     return client_current().time_zone
+
+
+def current_client_appointment_types() -> set[str]:
+    """The names of the active appointment types of the client whose schema is active: what
+    a script's appointment step may offer."""
+    return set(AppointmentType.objects.filter(active=True).values_list("name", flat=True))
 
 
 def script_menu_conflicts(*, key: str, used_for: Sequence[str], is_default: bool) -> list[Problem]:

@@ -15,7 +15,11 @@ from answering.scripts.definition import (
     script_normalize,
     write_rows,
 )
-from answering.scripts.selectors import current_client_languages, script_menu_conflicts
+from answering.scripts.selectors import (
+    current_client_appointment_types,
+    current_client_languages,
+    script_menu_conflicts,
+)
 from answering.scripts.validation import MAX_DEPTH, MAX_DOCUMENT_CHARS, Problem, ScriptInvalid, script_validate
 
 
@@ -28,7 +32,8 @@ def script_publish(*, script: Script, by=None, languages: Sequence[str] | None =
     """
     languages = list(languages) if languages is not None else current_client_languages()
     definition = script_definition(script=script)
-    problems = script_validate(definition=definition, languages=languages)
+    problems = script_validate(definition=definition, languages=languages,
+                               appointment_types=current_client_appointment_types())
     if problems:
         raise ScriptInvalid(problems)
     checksum = definition_checksum(definition)
@@ -52,13 +57,15 @@ def script_import_json(*, data: str | bytes | Mapping[str, Any], by=None,
 
     Refuses (``ScriptInvalid`` with step-named problems) a document that is not JSON, too big
     or too deeply nested, not a valid script (a text longer than its column included), or
-    claims a menu choice another script has; then nothing is written.
+    claims a menu choice another script has, or offers an appointment type the client does not
+    have (or no longer books); then nothing is written.
     Importing the same document twice publishes one version.
     """
     if isinstance(data, (str, bytes)):
         data = script_document_parse(text=data)
     languages = list(languages) if languages is not None else current_client_languages()
-    problems = script_validate(definition=data, languages=languages)
+    problems = script_validate(definition=data, languages=languages,
+                               appointment_types=current_client_appointment_types())
     if problems:
         raise ScriptInvalid(problems)
     d = script_normalize(data)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,9 @@ FIELD_TYPES = ("text", "phone", "email", "address", "yes_no", "choice", "date", 
 
 
 END_ACTIONS = ("message", "dispatch", "transfer", "log", "callback")
+
+
+STEP_KINDS = ("question", "appointment")
 
 
 URGENCIES = ("normal", "urgent")
@@ -51,7 +54,7 @@ NO = {"no", "n", "false", "0"}
 SCRIPT_KEYS = {"key", "name", "description", "used_for", "is_default", "steps"}
 
 
-STEP_KEYS = {"key", "say", "fields", "branches", "next", "end"}
+STEP_KEYS = {"key", "kind", "appointment_types", "say", "fields", "branches", "next", "end"}
 
 
 FIELD_KEYS = {"name", "label", "type", "required", "options", "min", "max", "max_length"}
@@ -78,6 +81,7 @@ FIELD_LENGTHS = {"label": ScriptField._meta.get_field("label").max_length}
 OPTION_LENGTH = ScriptField._meta.get_field("options").base_field.max_length
 BRANCH_LENGTHS = {"equals": ScriptBranch._meta.get_field("equals").max_length}
 END_LENGTHS = {"category": ScriptStep._meta.get_field("end_category").max_length}
+TYPE_NAME_LENGTH = ScriptStep._meta.get_field("appointment_types").base_field.max_length
 
 
 @dataclass(frozen=True)
@@ -99,13 +103,16 @@ class ScriptInvalid(Exception):
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
-def script_validate(*, definition: Mapping[str, Any], languages: Sequence[str]) -> list[Problem]:
+def script_validate(*, definition: Mapping[str, Any], languages: Sequence[str],
+                    appointment_types: Collection[str] | None = None) -> list[Problem]:
     """Every problem with a script definition, each naming its step; an empty list means valid.
 
     Refused: malformed documents, a dead end (no next step, no end action, branches that do
     not cover every answer), a step unreachable from the first, a loop with no way out, a
     branch on a field no step captures or on a value the field cannot have, a step missing
-    the agent's text in one of ``languages``, unknown merge fields, duplicate field names.
+    the agent's text in one of ``languages``, unknown merge fields, duplicate field names, an
+    appointment step offering no type or a type not among ``appointment_types`` (the
+    client's active types, by name; None: not checked, for a document read on its own).
     """
     problems = document_problems(definition)
     if problems:
@@ -149,6 +156,7 @@ def script_validate(*, definition: Mapping[str, Any], languages: Sequence[str]) 
 
     for step in steps:
         problems += _step_problems(step, by_key, fields, languages)
+        problems += _appointment_problems(step, appointment_types)
 
     problems += _graph_problems(steps, by_key)
     return problems
@@ -250,6 +258,15 @@ def _structure_problems(d: Any) -> list[Problem]:
                                 (isinstance(v, float) and not v.is_integer()) or not 0 <= v <= MAX_INTEGER):
                             problems.append(Problem(f"fields #{j}: “max_length” is a whole number from 0 to "
                                                     f"{MAX_INTEGER:,}.", name))
+        if "kind" in step and not isinstance(step["kind"], str):
+            problems.append(Problem(f"“kind” is one of {', '.join(STEP_KINDS)}.", name))
+        types = step.get("appointment_types", [])
+        if not isinstance(types, list) or len(types) > MAX_ITEMS or not all(isinstance(t, str) for t in types):
+            problems.append(Problem(f"“appointment_types” is a list of at most {MAX_ITEMS} appointment type names.",
+                                    name))
+        else:
+            for n, type_name in enumerate(types, 1):
+                problems += _too_long(type_name, TYPE_NAME_LENGTH, f"appointment type #{n}", name)
         if step.get("next") is not None and not isinstance(step.get("next"), str):
             problems.append(Problem("“next” is a step key.", name))
         end = step.get("end")
@@ -318,6 +335,32 @@ def _step_problems(step: dict, by_key: dict, fields: dict, languages: Sequence[s
     elif not step["next"] and not _branches_cover_every_answer(step, fields):
         problems.append(Problem("it is a dead end: no next step, no end action, and its branches do not cover "
                                 "every answer.", key))
+    return problems
+
+
+def _appointment_problems(step: dict, known: Collection[str] | None) -> list[Problem]:
+    """An appointment step books one of the types it names (each an active type of the
+    client's calendars); its intake fields are the type's, so it asks nothing of its own."""
+    key, kind, types = step["key"], step.get("kind", "question"), step.get("appointment_types", [])
+    if kind not in STEP_KINDS:
+        return [Problem(f"unknown kind “{kind}”; use {', '.join(STEP_KINDS)}.", key)]
+    if kind == "question":
+        return [Problem("only an appointment step offers appointment types; set its kind to appointment or "
+                        "remove them.", key)] if types else []
+    problems = []
+    if not types:
+        problems.append(Problem("an appointment step offers at least one appointment type (by name).", key))
+    if len(set(types)) != len(types):
+        problems.append(Problem("an appointment type is listed twice.", key))
+    if step["fields"]:
+        problems.append(Problem("an appointment step asks the appointment type's intake fields; put other "
+                                "questions on a step of their own.", key))
+    if known is not None:
+        for name in types:
+            if name not in known:
+                offered = ", ".join(sorted(known)) or "none yet: add them under Calendars"
+                problems.append(Problem(f"it offers the appointment type “{name}”, which is not one of the "
+                                        f"client's active appointment types ({offered}).", key))
     return problems
 
 

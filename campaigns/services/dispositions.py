@@ -5,6 +5,11 @@ attempt and the contact (done, a callback booked, an opt-out), then lets the ACD
 go on exactly as for an inbound call: a call still connected is hung up (its status
 callback starts the wrap-up countdown), a wrap-up that waited for the agent counts down now.
 
+"Appointment set" records the appointment booked on the campaign script's appointment step
+(``answering.scripts.appointments``, the calendar's own booking service): its id goes into the
+attempt's data, and without a booking it is refused. A campaign whose script has no
+appointment step records the disposition alone.
+
 A callback's time comes from the console's form as a local date and time, read in the
 CONTACT's time zone — the zone the person being called back lives in: the contact's own
 ``time_zone``, else the zone its number rings in (``compliance.location``), else the
@@ -23,7 +28,8 @@ from django.utils import timezone
 
 from answering.acd import services as acd
 from answering.acd.models import CallSession
-from answering.models import CallRecord
+from answering.models import CallRecord, ScriptVersion
+from answering.scripts import appointments
 from answering.twilio import gateway
 from campaigns.models import CallAttempt, Contact, Disposition
 from compliance.location import number_time_zones
@@ -100,7 +106,8 @@ def attempt_disposition(*, attempt: CallAttempt, agent: User, code: str, amount=
                         answers: dict | None = None, change: bool = False) -> CallAttempt:
     """The agent's disposition of a connected attempt, and what it means for the contact:
 
-    - final (sale, appointment, not interested, …) and wrong number: the contact is done;
+    - final (sale, appointment, not interested, …) and wrong number: the contact is done; an
+      appointment set is the one booked on the script's appointment step (``_appointment``);
     - callback: booked at ``callback_at`` (a naive time is the contact's wall clock, see
       ``contact_zone``), to this agent (``callback_to="me"``) or to anyone;
     - do not call: the number is opted out through compliance (the client's DNC list: the
@@ -137,17 +144,44 @@ def attempt_disposition(*, attempt: CallAttempt, agent: User, code: str, amount=
         zone = contact_zone(contact, client) if contact else client.time_zone
         value = _amount(disposition.kind, amount)
         when = _callback(disposition.kind, callback_at, callback_to, zone)
+        booked = _appointment(disposition.kind, attempt, session)
         attempt.disposition = disposition
         attempt.amount = value
         attempt.notes = str(notes or "")[:5000]
         attempt.answers = answers if isinstance(answers, dict) else attempt.answers
+        if booked is not None:
+            # "_": no script field can be named so (field names start with a letter or digit).
+            attempt.answers = {**attempt.answers, "_appointment": booked}
         attempt.agent_id = agent.pk
         attempt.save(update_fields=["disposition", "amount", "notes", "answers", "agent_id"])
         if contact is not None:
             _contact_after(contact, attempt, disposition, when, callback_to, agent, client)
         if session is not None:
             _wrap(session, disposition)
+            # A slot held on the step and not booked is free again once the call is closed.
+            appointments.call_holds_release(session=session, by=agent.email)
     return attempt
+
+
+def _appointment(kind: str, attempt: CallAttempt, session: CallSession | None) -> dict | None:
+    """What "appointment set" records: the appointment booked on this call on the script's
+    appointment step. Refused (ValidationError) when the script has such a step and nothing is
+    booked on it; None for another disposition or a script without one (recorded as before)."""
+    if kind != Kind.APPOINTMENT:
+        return None
+    version = None
+    if session is not None and session.script_version_id:
+        version = ScriptVersion.objects.filter(pk=session.script_version_id).first()
+    elif attempt.campaign.script_id and attempt.campaign.script:
+        version = attempt.campaign.script.current_version
+    if version is None or not appointments.script_appointment_steps(version.definition):
+        return None
+    appointment = appointments.call_booked_appointment(
+        call_sid=session.call_sid if session is not None else attempt.twilio_sid, definition=version.definition)
+    if appointment is None:
+        raise ValidationError({"code": ["Book the appointment on the script's appointment step first."]})
+    return {"id": appointment.pk, "type": appointment.type.name, "calendar": appointment.calendar.name,
+            "start": appointment.start.isoformat()}
 
 
 def _contact_after(contact: Contact, attempt: CallAttempt, disposition: Disposition, when: dt.datetime | None,

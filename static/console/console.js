@@ -50,6 +50,7 @@
     else if (message.type === "error") { showErrors([message.message]); }
     else if (message.type === "script_next") { scriptAdvance(message); }
     else if (message.type === "step_errors") { stepErrors(message); }
+    else if (message.type && message.type.startsWith("appointment_")) { appointmentMessage(message); }
     else if (message.type === "knowledge") { if (state && state.call && message.call === state.call.call) renderKnowledge(message.results); }
     else if (message.type === "queue" && state) {
       syncClock(message.now);
@@ -325,6 +326,10 @@
     if (guide.call !== call.call) { $("knowledge-q").value = ""; renderKnowledge(call.knowledge); }
     renderScript(call);
     renderNotice();
+    // The caller hung up on the appointment step: ask again; the server frees the held slot and says so.
+    if (call.caller_hung_up && appt.step && appt.step === guide.step && !appt.booked && appt.hungUp !== call.call) {
+      appt.hungUp = call.call; askSlots();
+    }
   }
 
   function renderKnowledge(facts) {
@@ -411,6 +416,7 @@
     }));
     $("script-errors").replaceChildren();
     renderNotice();
+    renderAppointment(step);
     const first = $("script-fields").querySelector("input, select");
     (first || $("script-next")).focus();
     // A resumed answer goes on where it stopped, not in front of what was typed.
@@ -515,10 +521,211 @@
     else $("reason").textContent = errors.join(" ");
   }
 
+
+  // --- The appointment step: slots in the caller's terms, a hold, the intake, the booking -------
+  // The server keeps the truth (the call's hold and booking); the intake is drafted with the
+  // script's answers under "@<step>.<name>" keys, which no script field can be named.
+  let appt = {step: null};
+  const apptKey = (name) => `@${appt.step}.${name}`;
+
+  function renderAppointment(step) {
+    const box = $("appt");
+    if (step.kind !== "appointment") {
+      box.hidden = true; appt = {step: null}; $("appt-intake").replaceChildren(); return;
+    }
+    appt = {step: step.key, call: guide.call, types: [], type: guide.answers[`@${step.key}.type`] || "", slots: [],
+            hold: null, booked: null, intakeFor: null, pages: [], hungUp: null};
+    box.hidden = false;
+    $("appt-types").replaceChildren(); $("appt-slots").replaceChildren(); $("appt-intake").replaceChildren();
+    $("appt-errors").replaceChildren(); $("appt-taken").hidden = true; $("appt-booked").hidden = true;
+    $("appt-book-wrap").hidden = true; $("appt-later").hidden = true; $("appt-soonest").hidden = true;
+    $("appt-zone").textContent = ""; $("appt-held").textContent = "Looking for free slots…";
+    askSlots();
+  }
+
+  function askSlots(after) {
+    if (!appt.step) return;
+    send({action: "appointment_slots", call: appt.call, step: appt.step, type: appt.type, after: after || null});
+  }
+
+  function appointmentMessage(message) {
+    if (!appt.step || message.step !== appt.step || message.call !== appt.call) return;
+    if (message.type === "appointment_slots") {
+      appt.types = message.types; appt.type = message.chosen || appt.type; appt.booked = message.booked;
+      appt.hold = message.hold; appt.slots = message.slots;
+      $("appt-taken").hidden = true;
+      renderTypes(); renderSlots(message.more); renderIntake(); renderHold(message.message);
+      const focusFree = document.activeElement === document.body || document.activeElement === $("script-next");
+      if (focusFree && !appt.booked) { const b = $("appt-slots").querySelector("button"); if (b) b.focus(); }
+    } else if (message.type === "appointment_held") {
+      appt.hold = message.hold;
+      appt.slots.forEach((s) => { s.held = s.calendar === message.hold.calendar && s.start === message.hold.start; });
+      renderSlots(!$("appt-later").hidden); renderHold("");
+      const empty = [...$("appt-intake").querySelectorAll("[aria-required=true]")].find((i) => !i.value);
+      (empty || $("appt-book")).focus();
+    } else if (message.type === "appointment_taken") {
+      // "Just taken — here are the next free slots": the alternatives, the first one focused.
+      appt.slots = message.alternatives; appt.pages = [];
+      $("appt-taken-text").textContent = message.message; $("appt-taken").hidden = false;
+      renderSlots(false); renderHold("");
+      const b = $("appt-slots").querySelector("button"); if (b) b.focus();
+    } else if (message.type === "appointment_booked") {
+      appt.booked = message.booked; appt.hold = null;
+      renderSlots(false); renderIntake(); renderHold("");
+      $("script-next").focus();
+    } else if (message.type === "appointment_errors") {
+      apptErrors(message.errors);
+    } else if (message.type === "appointment_error") {
+      apptErrors({__all__: [message.message]});
+    }
+  }
+
+  function renderTypes() {
+    const several = appt.types.length > 1;
+    $("appt-types").hidden = !several || !!appt.booked;
+    $("appt-types").replaceChildren(...appt.types.map((t) => {
+      const b = document.createElement("button");
+      b.type = "button"; b.dataset.type = t.name;
+      b.textContent = `${t.name} (${t.duration_minutes} min)`;
+      b.setAttribute("aria-pressed", String(t.name === appt.type));
+      b.addEventListener("click", () => {
+        if (t.name === appt.type) return;
+        appt.type = t.name; appt.pages = []; guide.answers[apptKey("type")] = t.name; draftSoon();
+        $("appt-held").textContent = "Looking for free slots…"; askSlots();
+      });
+      return b;
+    }));
+  }
+
+  function renderSlots(more) {
+    const open = !appt.booked;
+    $("appt-slots").hidden = !open;
+    const zones = [...new Set(appt.slots.map((s) => `${s.zone} (${s.zone_label})`))];
+    $("appt-zone").textContent = open && zones.length
+      ? `Times are the calendar's own: ${zones.join(", ")}. Say them as they are.` : "";
+    $("appt-slots").replaceChildren(...appt.slots.map((s) => {
+      const b = document.createElement("button");
+      b.type = "button"; b.dataset.start = s.start; b.dataset.calendar = s.calendar;
+      b.setAttribute("aria-pressed", String(!!s.held));
+      b.append(`${s.day} · ${s.time} ${s.zone_label}`);
+      const who = document.createElement("small"); who.textContent = s.calendar_name + (s.held ? " · held for this caller" : "");
+      b.append(who);
+      b.addEventListener("click", () => {
+        $("appt-errors").replaceChildren(); $("appt-held").textContent = `Holding ${s.label}…`;
+        send({action: "appointment_hold", call: appt.call, step: appt.step, type: appt.type, calendar: s.calendar,
+              start: s.start});
+      });
+      return b;
+    }));
+    $("appt-later").hidden = !open || !more;
+    $("appt-soonest").hidden = !open || !appt.pages.length;
+  }
+
+  function renderHold(note) {
+    let text = note || "";
+    if (appt.booked) text = "";
+    else if (appt.hold) {
+      const until = new Date(Date.parse(appt.hold.expires_at) - skew);
+      const at = until.toLocaleTimeString([], {hour: "numeric", minute: "2-digit"});
+      text = `Held for the caller: ${appt.hold.label} with ${appt.hold.calendar_name} (until ${at} your time). ` +
+             "Take the details, then Book.";
+    } else if (!text && appt.slots.length) text = "Choose a slot with the caller: it is held while you take the details.";
+    $("appt-held").textContent = text;
+    $("appt-book-wrap").hidden = !!appt.booked || !appt.hold;
+    $("appt-booked").hidden = !appt.booked;
+    if (appt.booked) {
+      const b = appt.booked;
+      $("appt-booked-text").textContent = `${b.type} with ${b.calendar_name}, ${b.label}.`;
+      $("appt-booked-who").textContent = [b.name, b.phone, b.email].filter(Boolean).join(" · ");
+    }
+  }
+
+  // The person and the type's intake; an answer the script already took (same name) fills it.
+  function renderIntake() {
+    const type = appt.types.find((t) => t.name === appt.type);
+    if (appt.booked || !type) { $("appt-intake").replaceChildren(); appt.intakeFor = null; return; }
+    if (appt.intakeFor === type.name) return;  // drawn: what the agent types stays
+    appt.intakeFor = type.name;
+    const call = state.call || {};
+    const person = [
+      {key: "name", label: "Name for the appointment", type: "text", required: true,
+       value: guide.answers.caller_name || guide.answers.name || ""},
+      {key: "phone", label: "Number for confirmations", type: "phone", required: true,
+       value: guide.answers.callback_number || call.caller || ""},
+      {key: "email", label: "Email", type: "email", required: false, value: guide.answers.email || ""},
+    ];
+    const intake = type.intake.map((f) => ({key: `answers.${f.name}`, label: f.label, type: f.type, required: f.required,
+                                             options: f.options, value: guide.answers[f.name] || ""}));
+    $("appt-intake").replaceChildren(...[...person, ...intake].map((f) => {
+      const name = apptKey(f.key), id = `appt-f-${f.key.replace(/\W/g, "-")}`;
+      const label = document.createElement("label");
+      label.textContent = f.label + (f.required ? " *" : ""); label.htmlFor = id;
+      let input;
+      if (f.type === "yes_no" || f.type === "choice") {
+        input = document.createElement("select");
+        const options = f.type === "yes_no" ? [["", ""], ["yes", "Yes"], ["no", "No"]] : [["", ""], ...f.options.map((o) => [o, o])];
+        options.forEach(([value, text]) => {
+          const opt = document.createElement("option"); opt.value = value; opt.textContent = text; input.appendChild(opt);
+        });
+      } else {
+        input = document.createElement("input");
+        input.type = {phone: "tel", email: "email", number: "number", date: "date", datetime: "datetime-local"}[f.type] || "text";
+      }
+      input.id = id; input.name = name;
+      if (f.required) input.setAttribute("aria-required", "true");
+      input.value = guide.answers[name] !== undefined ? guide.answers[name] : f.value;
+      const error = document.createElement("p");
+      error.className = "field-error"; error.id = `err-${id}`; error.hidden = true; error.dataset.key = f.key;
+      input.setAttribute("aria-describedby", error.id);
+      const wrap = document.createElement("div"); wrap.className = "field"; wrap.append(label, input, error); return wrap;
+    }));
+    collect(); draftSoon();  // the filled-in defaults are answers too, drafted like typed ones
+  }
+
+  function book() {
+    if (!appt.step || !appt.hold) { apptErrors({slot: ["Pick a slot first: it is held for the caller while you take the details."]}); return; }
+    collect();
+    const answers = {}, prefix = apptKey("answers.");
+    for (const [name, value] of Object.entries(guide.answers)) if (name.startsWith(prefix)) answers[name.slice(prefix.length)] = value;
+    $("appt-errors").replaceChildren();
+    $("appt-held").textContent = "Booking…";
+    send({action: "appointment_book", call: appt.call, step: appt.step, hold: appt.hold.id,
+          name: guide.answers[apptKey("name")] || "", phone: guide.answers[apptKey("phone")] || "",
+          email: guide.answers[apptKey("email")] || "", answers});
+  }
+
+  function apptErrors(errors) {
+    $("appt-intake").querySelectorAll(".field-error").forEach((p) => { p.hidden = true; p.textContent = ""; });
+    $("appt-intake").querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
+    const loose = [];
+    let first = null;
+    for (const [key, errs] of Object.entries(errors)) {
+      const p = $("appt-intake").querySelector(`.field-error[data-key="${CSS.escape(key)}"]`);
+      if (p) {
+        p.textContent = errs.join(" "); p.hidden = false;
+        const input = p.previousElementSibling; input.setAttribute("aria-invalid", "true"); first = first || input;
+      } else loose.push(errs.join(" "));
+    }
+    $("appt-errors").replaceChildren(...loose.map((e) => { const li = document.createElement("li"); li.textContent = e; return li; }));
+    renderHold("");
+    if (first) first.focus();
+  }
+
+  $("appt-book").addEventListener("click", book);
+  $("appt-later").addEventListener("click", () => {
+    const last = appt.slots[appt.slots.length - 1];
+    if (!last) return;
+    appt.pages.push(last); $("appt-taken").hidden = true;
+    askSlots({start: last.start, calendar: last.calendar});
+  });
+  $("appt-soonest").addEventListener("click", () => { appt.pages = []; askSlots(); });
+
   $("script-form").addEventListener("input", () => { collect(); draftSoon(); });
   $("script-form").addEventListener("submit", (event) => {
     event.preventDefault();
     collect();
+    // Enter in the appointment's details books it; the Next button (or Enter elsewhere) goes on.
+    if (appt.step === guide.step && !appt.booked && $("appt-intake").contains(document.activeElement)) { book(); return; }
     const step = state.call.script.steps[guide.step];
     const errors = checkStep(step);
     if (Object.keys(errors).length) { stepErrors({step: guide.step, errors}); return; }

@@ -194,6 +194,14 @@ def call_status_update(*, session: CallSession, status: str, sequence: int | Non
         return locked
 
 
+def _appointment_holds_release(session: CallSession) -> None:
+    """A slot held for a caller who hung up is free for everyone at once, not in five minutes."""
+    from answering.scripts.appointments import call_holds_release  # calendars sit above the ACD
+
+    with schema_context(session.client.schema_name):
+        call_holds_release(session=session, by="the caller hung up")
+
+
 def _caller_gone(session: CallSession, *, failed: bool = False) -> CallSession:
     """The caller's leg ended: close the call according to where it was."""
     now = timezone.now()
@@ -206,6 +214,7 @@ def _caller_gone(session: CallSession, *, failed: bool = False) -> CallSession:
     elif session.state == State.CONNECTED:
         wrap = _client_wrap_up_seconds(session.client)
         hung_up, work_owed = _agent_work_left(session)
+        _appointment_holds_release(session)
         if work_owed:
             # The caller hung up mid-script: the wrap-up waits (no end time) until the agent
             # saves what was taken (``wrap_up_start``); nothing is lost to a countdown.
