@@ -320,3 +320,24 @@ def test_a_question_step_keeps_its_old_form_so_published_versions_stay_current()
     step = script_normalize(booking_script())["steps"][0]
     assert "kind" not in step and "appointment_types" not in step
     assert script_normalize(booking_script())["steps"][1]["kind"] == "appointment"
+
+
+def test_the_agent_command_books_on_the_calls_appointment_step(world, calls, django_db_blocker):
+    """`manage.py agent <email> book`: the demo's (and a newcomer's) way to book on a simulated
+    call from the shell — the same services as the console's step."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    ben_call, _ = calls
+    out = StringIO()
+    with django_db_blocker.unblock():
+        with pytest.raises(CommandError, match="address"):  # the type's required intake, by field
+            call_command("agent", world.ben.email, "book", answers='{"name": "Pat Lee"}', stdout=out)
+        call_command("agent", world.ben.email, "book",
+                     answers='{"name": "Pat Lee", "address": "12 Elm St, Springfield"}', stdout=out)
+        with schema_context("bobsplumbing"):
+            booked = Appointment.objects.get(call_sid=ben_call.call_sid, status="booked")
+            assert booked.name == "Pat Lee" and booked.answers["address"] == "12 Elm St, Springfield"
+            assert not Appointment.objects.filter(call_sid=ben_call.call_sid, status="held").exists()
+    assert f"Booked {TYPE} with Tom (estimates)" in out.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -21,16 +22,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("email", help="the agent's email ('-' for the queues command)")
-        parser.add_argument("action", choices=["available", "break", "offline", "accept", "decline", "finish",
+        parser.add_argument("action", choices=["available", "break", "offline", "accept", "decline", "book", "finish",
                                                "queues"])
         parser.add_argument("--wait", type=float, default=120, help="accept: seconds to wait for an offer")
         parser.add_argument("--answers", default="{}",
                             help='finish: the script\'s answers as JSON, e.g. \'{"in_danger": "yes", "address": "1 Main St"}\'')
         parser.add_argument("--disposition", default="resolved", help="finish: the call's disposition")
+        parser.add_argument("--type", default="", help="book: the appointment type (default: the step's first)")
         parser.add_argument("--mode", choices=["inbound", "outbound", "blended"],
                             help="available: work in this mode (within what the agent's profile allows)")
 
-    def handle(self, *args, email, action, wait, answers, disposition, mode=None, **options):
+    def handle(self, *args, email, action, wait, answers, disposition, mode=None, type="", **options):
         if action == "queues":
             for session in CallSession.objects.filter(state__in=LIVE_STATES).select_related("client"):
                 self.stdout.write(f"{session.client.name:<30} {session.from_number:<14} {session.state:<10} "
@@ -50,6 +52,8 @@ class Command(BaseCommand):
             return
         if action == "finish":
             return self._finish(agent, answers, disposition)
+        if action == "book":
+            return self._book(agent, answers, type)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             offer = CallSession.objects.filter(state=CallSession.State.OFFERED, offered_to=agent).first()
@@ -69,6 +73,50 @@ class Command(BaseCommand):
             time.sleep(0.5)
         raise CommandError(f"No offer within {wait:.0f}s.")
 
+    def _book(self, agent, answers: str, type_name: str) -> None:
+        """On the agent's connected call, book the first free slot of its script's appointment
+        step, as the console's step does: hold it, then book it with the caller's answers (name,
+        phone, email and the type's intake fields, from --answers)."""
+        from answering.scripts import appointments
+        from calendars.services.booking import BookingRefused
+
+        session = CallSession.objects.select_related("client").filter(
+            agent=agent, state=CallSession.State.CONNECTED).first()
+        if session is None:
+            raise CommandError("The agent has no connected call.")
+        values = self._answers(answers)
+        with schema_context(session.client.schema_name):
+            version = acd.call_script_pin(session)
+            steps = appointments.script_appointment_steps(version.definition) if version else []
+            if not steps:
+                raise CommandError(f"The script of this call for {session.client.name} has no appointment step.")
+            step = steps[0]["key"]
+            try:
+                offer = appointments.call_appointment_offer(session=session, agent=agent, step=step, type_name=type_name)
+                if not offer["slots"]:
+                    raise CommandError(offer["message"] or "No free slot.")
+                slot = offer["slots"][0]
+                hold = appointments.call_appointment_hold(
+                    session=session, agent=agent, step=step, type_name=offer["chosen"], calendar_id=slot["calendar"],
+                    start=dt.datetime.fromisoformat(slot["start"]))
+                booked = appointments.call_appointment_book(
+                    session=session, agent=agent, step=step, hold_id=hold.pk, name=values.pop("name", ""),
+                    phone=values.pop("phone", ""), email=values.pop("email", ""), answers=values)
+            except ValidationError as exc:
+                raise CommandError(f"The booking is refused: {exc.message_dict}") from exc
+            except (appointments.AppointmentRefused, BookingRefused) as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(self.style.SUCCESS(
+                f"Booked {booked.type.name} with {booked.calendar.name}, {slot['label']}"
+                f" (appointment {booked.pk}) for {session.client.name}"))
+
+    @staticmethod
+    def _answers(answers: str) -> dict:
+        try:
+            return json.loads(answers)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--answers is not JSON: {exc}") from exc
+
     def _finish(self, agent, answers: str, disposition: str) -> None:
         """Take the script's message (committed, then delivered) and end the agent's call, as the
         console's Finish does."""
@@ -76,10 +124,7 @@ class Command(BaseCommand):
             agent=agent, state=CallSession.State.CONNECTED).first()
         if session is None:
             raise CommandError("The agent has no connected call.")
-        try:
-            values = json.loads(answers)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--answers is not JSON: {exc}") from exc
+        values = self._answers(answers)
         with schema_context(session.client.schema_name):
             try:
                 if values:
