@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import campaigns, views
+from portal import calendars, campaigns, views
 
 app_name = "portal"
 urlpatterns = [
@@ -41,4 +41,27 @@ urlpatterns = [
     path("campaigns/imports/<int:pk>/", campaigns.contact_import_detail, name="contact_import"),
     path("campaigns/imports/<int:pk>/mapping", campaigns.contact_import_mapping, name="contact_import_mapping"),
     path("campaigns/imports/<int:pk>/progress", campaigns.contact_import_progress, name="contact_import_progress"),
+    # Calendars and appointments (portal/calendars.py); ``calendars/`` on this host is the feed's.
+    path("schedule/", calendars.calendar_list, name="calendars"),
+    path("schedule/day/", calendars.calendar_all_day, name="calendars_day"),
+    path("schedule/<int:pk>/", calendars.calendar_view, name="calendar"),
+    path("schedule/<int:pk>/hours", calendars.calendar_hours, name="calendar_hours"),
+    path("schedule/<int:pk>/settings", calendars.calendar_settings, name="calendar_settings"),
+    path("schedule/<int:pk>/exceptions", calendars.exception_add, name="calendar_exception_add"),
+    path("schedule/<int:pk>/feed/renew", calendars.feed_renew, name="calendar_feed_renew"),
+    path("schedule/exceptions/<int:pk>/delete", calendars.exception_delete, name="calendar_exception_delete"),
+    path("schedule/book/", calendars.appointment_new, name="appointment_new"),
+    path("schedule/appointments/<int:pk>/", calendars.appointment_detail, name="appointment"),
+    path("schedule/appointments/<int:pk>/reschedule", calendars.appointment_reschedule, name="appointment_reschedule"),
+    path("schedule/appointments/<int:pk>/cancel", calendars.appointment_cancel, name="appointment_cancel"),
+    path("schedule/appointments/<int:pk>/done", calendars.appointment_mark, {"status": "done"},
+         name="appointment_done"),
+    path("schedule/appointments/<int:pk>/no-show", calendars.appointment_mark, {"status": "no_show"},
+         name="appointment_no_show"),
+    path("schedule/types/new", calendars.type_edit, name="appointment_type_new"),
+    path("schedule/types/<int:pk>/", calendars.type_edit, name="appointment_type"),
+    path("schedule/types/<int:pk>/delete", calendars.type_delete, name="appointment_type_delete"),
+    path("schedule/reminders/new", calendars.rule_edit, name="reminder_rule_new"),
+    path("schedule/reminders/<int:pk>/", calendars.rule_edit, name="reminder_rule"),
+    path("schedule/reminders/<int:pk>/delete", calendars.rule_delete, name="reminder_rule_delete"),
 ]

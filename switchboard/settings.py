@@ -259,6 +259,8 @@ CELERY_BEAT_SCHEDULE = {
     "dialer-tick": {"task": "campaigns.tasks.dialer_tick", "schedule": float(os.getenv("DIALER_TICK_SECONDS", "1"))},
     "dialer-sweep": {"task": "campaigns.tasks.dialer_sweep", "schedule": float(os.getenv("DIALER_SWEEP_SECONDS", "15"))},
     "calendar-holds-expire": {"task": "calendars.tasks.holds_expire", "schedule": 60.0},
+    # Each calendar's own feed is read every CALENDAR_BUSY_IMPORT_MINUTES; the beat only looks for due ones.
+    "calendar-busy-import": {"task": "calendars.tasks.busy_imports_due", "schedule": 60.0},
 }
 
 # --- Auth --------------------------------------------------------------------------
@@ -363,6 +365,10 @@ LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", "0" if TESTING else "200")
 FLOW_CACHE_CHECK_MS = envint("FLOW_CACHE_CHECK_MS", "0" if TESTING else "1000")
 
 # --- API ---------------------------------------------------------------------------
+# --- Calendars -----------------------------------------------------------------------
+# How often each calendar's busy times are read again from the client's own ICS feed.
+CALENDAR_BUSY_IMPORT_MINUTES = envint("CALENDAR_BUSY_IMPORT_MINUTES", "15")
+
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 SPECTACULAR_SETTINGS = {"TITLE": "Switchboard API", "VERSION": "1.0.0"}
 

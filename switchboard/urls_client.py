@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("accounts/", include("tenants.urls")),
     path("admin/", client_data_admin.urls),
+    path("calendars/", include("calendars.urls")),  # each calendar's iCalendar feed
     path("compliance/", include("compliance.urls")),
     path("healthz", healthz, name="healthz"),
     path("ping", csrf_exempt(ping), name="ping"),

@@ -58,14 +58,17 @@ def outbox_sweep(*, limit: int = 500) -> int:
     while a worker has it; if that worker dies, the timer comes due again.
     """
     from answering.messages.tasks import delivery_send_task, escalation_advance_task  # the tasks call these services
+    from calendars.tasks import notice_send_task  # appointments' confirmations and reminders share the outbox
 
     now = timezone.now()
     with transaction.atomic():
         due = list(OutboxTimer.objects.select_for_update(skip_locked=True, of=("self",)).select_related("client")
                    .filter(due_at__lte=now).order_by("due_at")[:limit])
         OutboxTimer.objects.filter(pk__in=[t.pk for t in due]).update(due_at=now + LEASE)
+    tasks = {OutboxTimer.Kind.DELIVERY: delivery_send_task, OutboxTimer.Kind.ESCALATION: escalation_advance_task,
+             OutboxTimer.Kind.NOTICE: notice_send_task}
     for timer in due:
-        task = delivery_send_task if timer.kind == OutboxTimer.Kind.DELIVERY else escalation_advance_task
+        task = tasks[timer.kind]
         with schema_context(timer.client.schema_name):
             task.delay(timer.object_id)
     return len(due)
