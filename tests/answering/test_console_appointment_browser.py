@@ -1,8 +1,9 @@
 """Booking during a call, in Chromium on a phone-sized screen (issue #17): Ana takes a call for
 Charlie's clinic, reaches the appointment step, chooses the type and a slot (in the clinic's
 own time), fills the intake — which survives a reload — and books with the keyboard; the
-appointment exists with the caller's answers. Then a second call in a row, booked the same
-way, is not offered the first caller's time."""
+appointment exists with the caller's answers — and appears, without a reload, in the clinic's
+own calendar day open in the portal on another screen. Then a second call in a row, booked the
+same way, is not offered the first caller's time."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from django_tenants.utils import schema_context
 from answering.acd.models import AgentPresence, CallSession
 from answering.models import AnsweringSettings, CallRecord, Message, Script
 from calendars.models import Appointment, AppointmentType, Calendar, WorkingHours
+from calendars.selectors import appointment_slots
 from tests.answering.conftest import _open_console
-from tests.conftest import until
+from tests.conftest import CHARLIE_HOST, until
+from tests.portal.test_calendars_browser import _log_in
 from tests.processes import ARTIFACTS
 
 pytestmark = pytest.mark.processes
@@ -171,7 +174,16 @@ def test_an_agent_books_on_the_call_twice_in_a_row(world, asgi_server, celery_wo
     consoles.forget(world.ana.pk)
     base = f"http://localhost:{asgi_server}"
     page = browser.new_page(viewport={"width": 375, "height": 800})  # a phone
+    desk_context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
+        # The clinic's front desk watches every calendar's day in the portal, on its own host.
+        # The day of the first free follow-up, which Ana will book (the first slot she is shown).
+        with django_db_blocker.unblock(), schema_context("charlieclinic"):
+            first_free = appointment_slots(AppointmentType.objects.get(name="Follow-up"), count=1)[0]
+        day = first_free.local_start.date().isoformat()
+        desk = _log_in(desk_context, f"http://{CHARLIE_HOST}:{asgi_server}", "charlie@charlies.test",
+                       f"/schedule/day/?date={day}")
+        desk.evaluate("window.__notReloaded = true")
         _open_console(page, base, "ana@switchboard.test")
         page.keyboard.press("1")
         page.locator("#status").filter(has_text="available").wait_for()
@@ -180,6 +192,11 @@ def test_an_agent_books_on_the_call_twice_in_a_row(world, asgi_server, celery_wo
                                           name="Rosa Diaz", reason="Knee check", reload_midway=True)
         with django_db_blocker.unblock(), schema_context("charlieclinic"):
             booked = Appointment.objects.get(call_sid=one.call_sid)
+        assert booked.start == first_free.start
+        desk.locator(f'a.cal-appt[data-appointment="{booked.pk}"]').wait_for(timeout=10000)
+        assert "Rosa Diaz" in desk.locator(f'a.cal-appt[data-appointment="{booked.pk}"]').inner_text()
+        assert desk.evaluate("window.__notReloaded") is True  # the agent's booking came live
+        with django_db_blocker.unblock(), schema_context("charlieclinic"):
             assert booked.status == "booked" and booked.type.name == "Follow-up"
             assert booked.name == "Rosa Diaz" and str(booked.phone) == "+13125550177"
             assert booked.answers == {"reason": "Knee check"} and booked.booked_by == world.ana.email
@@ -199,3 +216,4 @@ def test_an_agent_books_on_the_call_twice_in_a_row(world, asgi_server, celery_wo
         raise
     finally:
         page.close()
+        desk_context.close()
