@@ -209,6 +209,18 @@ class AppointmentEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    WORDS = {"held": "Held", "released": "Hold released", "hold_expired": "Hold ran out", "booked": "Booked",
+             "rescheduled": "Rescheduled", "cancelled": "Cancelled", "done": "Done", "no_show": "No-show",
+             "confirmation_sent": "Confirmation sent", "reminder_sent": "Reminder sent",
+             "notice_delivered": "Delivered", "notice_failed": "Not delivered", "notice_refused": "Refused by the gate",
+             "notice_deferred": "Waiting for calling hours", "confirmed": "Confirmed",
+             "reschedule_requested": "Asked to reschedule"}
+
+    @property
+    def label(self) -> str:
+        """The kind in words, for the timeline."""
+        return self.WORDS.get(self.kind, self.kind.replace("_", " ").capitalize())
+
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
 

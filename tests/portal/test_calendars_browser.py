@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from django_tenants.utils import schema_context
 
-from calendars.models import Appointment, AppointmentType, Calendar, WorkingHours
+from calendars.models import Appointment, AppointmentEvent, AppointmentType, Calendar, WorkingHours
 from tests.conftest import BOB_HOST, PASSWORD
 from tests.processes import ARTIFACTS
 
@@ -114,6 +114,10 @@ def test_an_agents_booking_appears_in_the_open_week_and_the_phone_does_not_overf
         assert mobile.locator(".cal-day").first.is_hidden()  # no timelines: the list
         assert mobile.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         mobile.screenshot(path=str(ARTIFACTS / "portal-calendar-week-phone.png"), full_page=True)
+        with django_db_blocker.unblock(), schema_context("bobsplumbing"):
+            # A timeline entry as notices write them: a SID is one long word.
+            AppointmentEvent.objects.create(appointment=booked, kind="confirmation_sent", by="notices",
+                                            detail="Text message to +12125550199 (SM" + "0" * 32 + ").")
         for path in (f"/schedule/{tom.pk}/?view=day&date={day.isoformat()}", f"/schedule/day/?date={day.isoformat()}",
                      "/schedule/", f"/schedule/book/?type={type_.pk}", f"/schedule/appointments/{booked.pk}/",
                      f"/schedule/{tom.pk}/hours"):
