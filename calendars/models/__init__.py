@@ -270,7 +270,17 @@ class ReminderRule(models.Model):
     def __str__(self) -> str:
         if self.kind == self.Kind.CONFIRMATION:
             return f"Confirmation by {self.get_channel_display().lower()}"
-        return f"Reminder by {self.get_channel_display().lower()} {self.minutes_before} min before"
+        return f"Reminder by {self.get_channel_display().lower()} {self.before_words}"
+
+    @property
+    def before_words(self) -> str:
+        """"24 h before", "90 min before", "2 days before"."""
+        minutes = self.minutes_before
+        if minutes and minutes % (24 * 60) == 0 and minutes > 24 * 60:
+            return f"{minutes // (24 * 60)} days before"
+        if minutes and minutes % 60 == 0:
+            return f"{minutes // 60} h before"
+        return f"{minutes} min before"
 
 
 class AppointmentNotice(models.Model):

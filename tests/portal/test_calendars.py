@@ -390,7 +390,7 @@ def test_reminder_rules(tom, bob):
                                                     "types": [str(tom.type.pk)], "active": "on"})
     assert response.status_code == HTTPStatus.FOUND
     page = text(bob.get("/schedule/"))
-    assert "120 min before" in page and "Repair visit" in page
+    assert "2 h before" in page and "Repair visit" in page
 
 
 def test_renewing_the_feed_revokes_the_old_token(tom, bob):
