@@ -1,7 +1,8 @@
 """The demo's calendars: Bayview Family Clinic's two providers with "New patient" and
 "Follow-up", Northside's two technicians with a "Repair visit" promised within a two-hour
 arrival window; text confirmations and reminders (24 h and 2 h before); a few bookings this
-week so the portal's week view has something in it. The clinic's and the contractor's
+week so the portal's week view has something in it (booking with a number records the
+consent to texts about the appointment, as any booking does: calendars/services/notices.py). The clinic's and the contractor's
 scripts offer these types by name on their appointment step.
 
 Idempotent: what exists is left alone.
@@ -17,7 +18,6 @@ from django.utils import timezone
 from calendars.models import AppointmentType, Calendar, ReminderRule, WorkingHours
 from calendars.selectors import appointment_slots
 from calendars.services.booking import BookingRefused, appointment_book
-from compliance.models import Consent
 
 WEEKDAYS = range(5)
 CALENDARS = {
@@ -71,11 +71,6 @@ def calendars_demo_seed(slug: str) -> list[Calendar]:
         ReminderRule.objects.create(kind=ReminderRule.Kind.REMINDER, channel="sms", minutes_before=2 * 60)
         now = timezone.now()
         for type_name, person, phone in spec["bookings"]:
-            # The people booked agreed to texts about their appointment (the gate asks).
-            if not Consent.objects.filter(number=phone, revoked_at__isnull=True).exists():
-                Consent.objects.create(number=phone, kind=Consent.Kind.EXPRESS, source=Consent.Source.WEB_FORM,
-                                       evidence="Demo: agreed to appointment texts when booking.",
-                                       obtained_at=now - dt.timedelta(days=30), recorded_by="demo")
             type_ = AppointmentType.objects.get(name=type_name)
             found = appointment_slots(type_, count=1, after=now + dt.timedelta(days=1))
             if found:

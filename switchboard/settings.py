@@ -369,6 +369,12 @@ FLOW_CACHE_CHECK_MS = envint("FLOW_CACHE_CHECK_MS", "0" if TESTING else "1000")
 # How often each calendar's busy times are read again from the client's own ICS feed.
 CALENDAR_BUSY_IMPORT_MINUTES = envint("CALENDAR_BUSY_IMPORT_MINUTES", "15")
 
+# --- Requests to URLs clients choose ----------------------------------------------------
+# Requests to URLs a client chose (event webhooks, calendars' busy-time feeds) refuse private,
+# loopback, link-local, multicast and reserved addresses (switchboard/outbound.py: nothing may
+# reach into our own network); development and tests allow them.
+OUTBOUND_ALLOW_PRIVATE = envbool("OUTBOUND_ALLOW_PRIVATE", "1" if DEBUG or TESTING else "0")
+
 REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 SPECTACULAR_SETTINGS = {"TITLE": "Switchboard API", "VERSION": "1.0.0"}
 

@@ -27,6 +27,7 @@ from calendars import ics
 from calendars.ics import FeedError
 from calendars.models import Appointment, BusyTime, Calendar, feed_token
 from calendars.selectors import calendar_zone
+from switchboard import outbound
 from tenants.selectors import client_current
 
 logger = logging.getLogger(__name__)
@@ -124,9 +125,14 @@ def fetch_http(url: str) -> bytes:
         raise FeedError(f"The feed's address {shown} is not an http or https URL.")
     deadline = time.monotonic() + FETCH_TIMEOUT
     try:
-        with requests.get(url, timeout=FETCH_TIMEOUT, stream=True,
+        # Through the outbound guard: a client's URL never reaches our own network, and no
+        # redirect is followed to get there.
+        with outbound.session().get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=False,
                           headers={"Accept": "text/calendar, */*;q=0.5",
                                    "User-Agent": "Switchboard busy-time import"}) as response:
+            if 300 <= response.status_code < 400:
+                raise FeedError(f"The feed at {shown} answered {response.status_code}, a redirect; give the address "
+                                "it points to.")
             if response.status_code >= 400:
                 raise FeedError(f"The feed at {shown} answered {response.status_code} {response.reason or ''}".rstrip()
                                 + ".")
@@ -140,6 +146,8 @@ def fetch_http(url: str) -> bytes:
                 if time.monotonic() > deadline:  # a trickle would otherwise hold the worker for ever
                     raise FeedError(f"The feed at {shown} took longer than {FETCH_TIMEOUT} seconds to download.")
             return bytes(body)
+    except outbound.UrlRefused as exc:
+        raise FeedError(f"The feed at {shown} is not imported: {exc}") from exc
     except requests.Timeout as exc:
         raise FeedError(f"The feed at {shown} did not answer within {FETCH_TIMEOUT} seconds.") from exc
     except requests.RequestException as exc:

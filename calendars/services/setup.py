@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 
 from calendars.models import AppointmentType, Calendar, CalendarException, ReminderRule, WorkingHours
+from switchboard import outbound
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _WEEK = 7 * 24 * 60
@@ -99,6 +100,12 @@ def calendar_save(*, calendar: Calendar | None, name: str, kind: str, time_zone:
             zoneinfo.ZoneInfo(time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValidationError({"time_zone": [f"“{time_zone}” is not a time zone (e.g. America/New_York)."]})
+    if busy_ics_url:
+        url = "https://" + busy_ics_url[len("webcal://"):] if busy_ics_url.startswith("webcal://") else busy_ics_url
+        try:
+            outbound.url_check(url)  # never our own network (switchboard/outbound.py)
+        except outbound.UrlRefused as exc:
+            raise ValidationError({"busy_ics_url": [str(exc)]}) from exc
     calendar = calendar or Calendar()
     for field, value in {"name": name, "kind": kind, "time_zone": time_zone, "active": active,
                          "busy_ics_url": busy_ics_url}.items():

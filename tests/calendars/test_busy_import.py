@@ -301,3 +301,23 @@ def test_the_command_prints_what_came_of_it(tom, served, capsys):
     assert "answered 404" in capsys.readouterr().err
     with pytest.raises(CommandError, match="has no calendar “Nobody”"):
         call_command("calendar_busy_import", "bobsplumbing", "Nobody")
+
+
+def test_a_feed_on_our_own_network_is_refused_when_saved_and_when_fetched(world, settings):
+    """Production rules (no private addresses): a client's ICS URL never reaches into our own
+    network — refused with a reason when the calendar is saved, and again when it is fetched
+    (DNS may have moved since)."""
+    from django.core.exceptions import ValidationError
+
+    from calendars.services.feeds import busy_import
+    from calendars.services.setup import calendar_save
+
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    with schema_context("bobsplumbing"):
+        with pytest.raises(ValidationError) as refused:
+            calendar_save(calendar=None, name="Metadata", kind="person", busy_ics_url="http://169.254.169.254/x.ics")
+        assert "link-local" in refused.value.message_dict["busy_ics_url"][0]
+        calendar = Calendar.objects.create(name="Loopback", busy_ics_url="http://127.0.0.1:6379/cal.ics")
+        result = busy_import(calendar=calendar)
+        calendar.refresh_from_db()
+        assert not result.ok and "loopback" in calendar.busy_error and "not imported" in calendar.busy_error

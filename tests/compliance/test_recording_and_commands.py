@@ -49,10 +49,13 @@ def test_the_demo_has_dnc_entries_consents_a_registry_and_stop_works(world):
     assert RegistryLoad.objects.count() == 1
     northside = world.bobs.__class__.objects.get(schema_name="northside")
     with schema_context("northside"):
-        # The compliance demo's two consents, and one for each contact of the demo campaign.
+        # The compliance demo's two consents, one for each contact of the demo campaign, and one
+        # for each demo booking (a number given to book is consent to texts about it).
+        from calendars.demo import CALENDARS
         from campaigns.demo import CONTACTS
 
-        assert DncEntry.objects.count() == 2 and Consent.objects.count() == 2 + CONTACTS
+        booked = len(CALENDARS["northside"]["bookings"])
+        assert DncEntry.objects.count() == 2 and Consent.objects.count() == 2 + CONTACTS + booked
         reply = inbound_sms_handle(client=northside, from_number="+12125550123", body="STOP")
         assert "Northside" in reply
         assert LedgerEntry.objects.filter(event="opt_out", number="+12125550123").exists()
