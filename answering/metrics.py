@@ -1,15 +1,10 @@
-"""The wallboard's figures, each defined once, here. Reads only (selectors).
+"""The wallboard's figures. Their definitions live once, in ``reports.figures`` (the reports
+use the same ones); here the wallboard takes today's for each client. Reads only.
 
-Every figure is over the calls that reached the queue (``queued_at`` set) and ended, on
-the client's local day:
-
-- **offered** = answered + abandoned + voicemail-from-queue (a caller the queue gave up on
-  still waited for us);
-- **service level** = answered within the client's threshold (``service_level_seconds``,
-  default 20 s) ÷ offered;
-- **average speed of answer (ASA)** = mean wait of the answered calls;
-- **abandonment rate** = abandoned ÷ offered;
-- **average handle time (AHT)** = mean talk + wrap-up of the answered calls.
+The wallboard shows, per client and local day: **offered** (answered + abandoned + sent to
+voicemail by the queue, short abandons left out), the **service level** of offered calls
+(answered within the client's threshold ÷ offered: ``figures.service_level_offered``), the
+**average speed of answer**, the **abandonment rate** and the **average handle time**.
 A figure with nothing to measure is None (shown as "—"), never 0 or 100 %.
 
 Each client's service level is judged against its own target (``service_level_target``,
@@ -21,14 +16,14 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from answering import wallboard
 from answering.acd.models import SupervisorAlert
-from answering.models import AnsweringSettings, CallRecord
+from reports import figures
 from tenants.models import Client
 
 NEAR_TARGET = 0.05
@@ -48,31 +43,18 @@ class DayFigures:
 
 
 def day_figures(client: Client, day: date | None = None) -> DayFigures:
-    """Today's (or ``day``'s) figures for one client, in its own time zone."""
-    tz = zoneinfo.ZoneInfo(client.time_zone)
-    day = day or timezone.now().astimezone(tz).date()
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    end = start + timedelta(days=1)
+    """Today's (or ``day``'s) figures for one client, in its own time zone: one aggregate query
+    (``reports.figures``), whatever the number of calls."""
+    day = day or timezone.now().astimezone(zoneinfo.ZoneInfo(client.time_zone)).date()
     with schema_context(client.schema_name):
-        goal = AnsweringSettings.objects.values_list("service_level_seconds", "service_level_target").first()
-        threshold, target = goal or (20, 80)
-        calls = list(CallRecord.objects.filter(
-            arrived_at__gte=start, arrived_at__lt=end, queued_at__isnull=False,
-            outcome__in=["answered", "abandoned", "voicemail"],
-        ).values("outcome", "wait_seconds", "talk_seconds", "wrap_up_seconds"))
-    answered = [c for c in calls if c["outcome"] == "answered"]
-    abandoned = sum(1 for c in calls if c["outcome"] == "abandoned")
-    offered = len(calls)
-    within = sum(1 for c in answered if (c["wait_seconds"] or 0) <= threshold)
-    waits = [c["wait_seconds"] or 0 for c in answered]
-    handles = [(c["talk_seconds"] or 0) + (c["wrap_up_seconds"] or 0) for c in answered]
+        counts, threshold, target = figures.day_counts(day, client.time_zone)
     return DayFigures(
-        offered=offered, answered=len(answered), abandoned=abandoned,
-        service_level=within / offered if offered else None,
-        average_speed_of_answer=sum(waits) / len(waits) if waits else None,
-        abandonment_rate=abandoned / offered if offered else None,
-        average_handle_time=sum(handles) / len(handles) if handles else None,
-        service_level_seconds=threshold, service_level_target=target / 100,
+        offered=figures.offered(counts), answered=int(counts["answered"]), abandoned=figures.abandoned(counts),
+        service_level=figures.service_level_offered(counts),
+        average_speed_of_answer=figures.average_speed_of_answer(counts),
+        abandonment_rate=figures.abandonment_rate(counts),
+        average_handle_time=figures.average_handle_time(counts),
+        service_level_seconds=threshold, service_level_target=target,
     )
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import calendars, campaigns, views
+from portal import api_keys, billing, calendars, campaigns, reports, views, webhooks
 
 app_name = "portal"
 urlpatterns = [
@@ -29,6 +29,9 @@ urlpatterns = [
     path("users/<int:pk>/remove", views.user_remove, name="user_remove"),
     path("users/<int:pk>/recordings", views.user_recordings, name="user_recordings"),
     path("users/<int:pk>/invite-again", views.user_invitation_resend, name="user_invitation_resend"),
+    # API keys for the client's own systems (portal/api_keys.py; the API itself is api/).
+    path("api-keys/", api_keys.api_keys, name="api_keys"),
+    path("api-keys/<int:pk>/revoke", api_keys.api_key_revoke_view, name="api_key_revoke"),
     # Outbound campaigns (portal/campaigns.py).
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
@@ -41,6 +44,10 @@ urlpatterns = [
     path("campaigns/imports/<int:pk>/", campaigns.contact_import_detail, name="contact_import"),
     path("campaigns/imports/<int:pk>/mapping", campaigns.contact_import_mapping, name="contact_import_mapping"),
     path("campaigns/imports/<int:pk>/progress", campaigns.contact_import_progress, name="contact_import_progress"),
+    # Reports (portal/reports.py): figures over a period, charts, CSV and XLSX.
+    path("reports/", reports.reports_page, name="reports"),
+    path("reports/export.csv", reports.reports_export, {"fmt": "csv"}, name="reports_csv"),
+    path("reports/export.xlsx", reports.reports_export, {"fmt": "xlsx"}, name="reports_xlsx"),
     # Calendars and appointments (portal/calendars.py); ``calendars/`` on this host is the feed's.
     path("schedule/", calendars.calendar_list, name="calendars"),
     path("schedule/day/", calendars.calendar_all_day, name="calendars_day"),
@@ -64,4 +71,17 @@ urlpatterns = [
     path("schedule/reminders/new", calendars.rule_edit, name="reminder_rule_new"),
     path("schedule/reminders/<int:pk>/", calendars.rule_edit, name="reminder_rule"),
     path("schedule/reminders/<int:pk>/delete", calendars.rule_delete, name="reminder_rule_delete"),
+    # Event webhooks (portal/webhooks.py): client admins' endpoints and their delivery logs.
+    path("webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.endpoint_detail, name="webhook"),
+    path("webhooks/<int:pk>/rotate", webhooks.endpoint_action, {"action": "rotate"}, name="webhook_rotate"),
+    path("webhooks/<int:pk>/disable", webhooks.endpoint_action, {"action": "disable"}, name="webhook_disable"),
+    path("webhooks/<int:pk>/enable", webhooks.endpoint_action, {"action": "enable"}, name="webhook_enable"),
+    path("webhooks/<int:pk>/delete", webhooks.endpoint_action, {"action": "delete"}, name="webhook_delete"),
+    path("webhooks/deliveries/<int:pk>/resend", webhooks.delivery_resend, name="webhook_resend"),
+    # Usage billing (portal/billing.py): the client's statements, for its admins.
+    path("billing/", billing.billing, name="billing"),
+    path("billing/<int:pk>/", billing.statement_detail, name="billing_statement"),
+    path("billing/<int:pk>/statement.csv", billing.statement_export, name="billing_export"),
+    path("billing/<int:pk>/rebuild", billing.statement_rebuild, name="billing_rebuild"),
 ]

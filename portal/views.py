@@ -24,6 +24,7 @@ from answering.oncall import services as schedules
 from answering.twilio import recordings
 from portal import exports, forms, selectors
 from portal.access import admin_only, is_client_admin, portal_page
+from reports.figures import week_glance
 from tenants import services as tenant_services
 from tenants.models import User
 from tenants.models.users import CLIENT_ROLES
@@ -69,6 +70,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
                "time_zone": client.time_zone}
     if _is_partial(request):
         return _with_count(render(request, "portal/_message_list.html", context))
+    context["week"] = week_glance(client.time_zone)  # the client's week at a glance (reports/figures.py)
     return render(request, "portal/inbox.html", context)
 
 

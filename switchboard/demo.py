@@ -11,10 +11,12 @@ from answering.flow.services import call_flow_replace
 from answering.messages.demo import messages_demo_seed
 from answering.scripts.demo import scripts_demo_seed
 from answering.services import knowledge_facts_import
+from billing.demo import billing_demo_seed
 from calendars.demo import calendars_demo_seed
 from campaigns.demo import campaigns_demo_seed
 from compliance.demo import compliance_demo_seed
 from portal.demo import portal_demo_seed
+from reports.demo import history_demo_seed
 from tenants import selectors, services
 from tenants.models import Client, Role, User
 
@@ -169,8 +171,10 @@ def demo_seed() -> dict[str, Client]:
             languages=["en"], mode="inbound",
         )
     compliance_demo_seed(clients)
+    billing_demo_seed(clients)
     for client in clients.values():
         portal_demo_seed(client)
+        history_demo_seed(client.schema_name)  # a few weeks of calls for the reports (and billing)
     return clients
 
 

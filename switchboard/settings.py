@@ -66,6 +66,7 @@ SHARED_APPS = [
     "tenants",
     "answering.acd",  # the ACD's live tables: calls in flight, agents' presence
     "compliance.platform",  # the compliance data that spans clients: registry, platform DNC, rules
+    "billing.platform",  # billing plans, which client is on which, billing runs
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -75,6 +76,8 @@ SHARED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API documentation page's scripts, served from /static/
+    "api",  # API keys: per client, looked up before the schema matters, revoked by platform admins
 ]
 # Everything that belongs to one client lives in that client's schema.
 TENANT_APPS = [
@@ -86,9 +89,12 @@ TENANT_APPS = [
     "campaigns",
     "compliance",
     "calendars",
+    "billing",  # statements, each item traced to its call record
+    "api.data",  # the API's Idempotency-Key answers, beside the data they changed
+    "webhooks",  # signed event webhooks: endpoints, events, deliveries (docs/webhooks.md)
 ]
 # Apps with no models of their own: pages over the apps above.
-PAGE_APPS = ["portal"]
+PAGE_APPS = ["portal", "reports"]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS] + PAGE_APPS
 
 TENANT_MODEL = "tenants.Client"
@@ -261,6 +267,7 @@ CELERY_BEAT_SCHEDULE = {
     "calendar-holds-expire": {"task": "calendars.tasks.holds_expire", "schedule": 60.0},
     # Each calendar's own feed is read every CALENDAR_BUSY_IMPORT_MINUTES; the beat only looks for due ones.
     "calendar-busy-import": {"task": "calendars.tasks.busy_imports_due", "schedule": 60.0},
+    "api-idempotency-prune": {"task": "api.tasks.idempotency_prune", "schedule": 3600.0},
 }
 
 # --- Auth --------------------------------------------------------------------------
@@ -364,19 +371,46 @@ LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", "0" if TESTING else "200")
 # and another answers at once).
 FLOW_CACHE_CHECK_MS = envint("FLOW_CACHE_CHECK_MS", "0" if TESTING else "1000")
 
-# --- API ---------------------------------------------------------------------------
 # --- Calendars -----------------------------------------------------------------------
 # How often each calendar's busy times are read again from the client's own ICS feed.
 CALENDAR_BUSY_IMPORT_MINUTES = envint("CALENDAR_BUSY_IMPORT_MINUTES", "15")
 
-# --- Requests to URLs clients choose ----------------------------------------------------
+# --- API ---------------------------------------------------------------------------
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Switchboard API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": "Your messages, calls, do-not-call list and on-call schedule, on your own host. "
+                   "Authenticate with `Authorization: Bearer sb_…` (a key from the portal's API keys page). "
+                   "Errors are RFC 9457 problem details. See docs/api.md.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The documentation page's Swagger UI comes from the drf-spectacular-sidecar package, served
+    # from our /static/: the page fetches nothing from another host (the CSP would refuse it).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+# Requests per minute a key, and a client's keys together, may make (fixed windows counted in
+# Redis, shared by every process: api/ratelimit.py). Over it: 429 with Retry-After.
+API_RATE_PER_KEY_PER_MINUTE = envint("API_RATE_PER_KEY_PER_MINUTE", "600")
+API_RATE_PER_CLIENT_PER_MINUTE = envint("API_RATE_PER_CLIENT_PER_MINUTE", "1200")
+# What calls to the API may make the platform spend, per client per hour (api/spend.py): texts
+# sent and calls placed because of an API request (booking confirmations, campaign starts).
+# SMS and call pumping is how such APIs are abused.
+API_SPEND_TEXTS_PER_HOUR = envint("API_SPEND_TEXTS_PER_HOUR", "500")
+API_SPEND_CALLS_PER_HOUR = envint("API_SPEND_CALLS_PER_HOUR", "200")
+# How long answers to Idempotency-Key requests are kept (an hourly task deletes older ones).
+API_IDEMPOTENCY_HOURS = envint("API_IDEMPOTENCY_HOURS", "24")
+
+# --- Event webhooks (webhooks/) -------------------------------------------------------
 # Requests to URLs a client chose (event webhooks, calendars' busy-time feeds) refuse private,
 # loopback, link-local, multicast and reserved addresses (switchboard/outbound.py: nothing may
 # reach into our own network); development and tests allow them.
 OUTBOUND_ALLOW_PRIVATE = envbool("OUTBOUND_ALLOW_PRIVATE", "1" if DEBUG or TESTING else "0")
-
-REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
-SPECTACULAR_SETTINGS = {"TITLE": "Switchboard API", "VERSION": "1.0.0"}
+# An endpoint failing for this long with no success in between is disabled, with an alert.
+WEBHOOK_DISABLE_AFTER_DAYS = envint("WEBHOOK_DISABLE_AFTER_DAYS", "5")
 
 # --- Internationalisation, static files, logging -------------------------------------
 LANGUAGE_CODE = "en-us"

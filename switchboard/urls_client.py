@@ -12,7 +12,8 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("accounts/", include("tenants.urls")),
     path("admin/", client_data_admin.urls),
-    path("calendars/", include("calendars.urls")),  # each calendar's iCalendar feed
+    path("api/", include("api.urls")),  # the REST API for the client's own systems (#18)
+    path("calendars/", include("calendars.urls")),
     path("compliance/", include("compliance.urls")),
     path("healthz", healthz, name="healthz"),
     path("ping", csrf_exempt(ping), name="ping"),

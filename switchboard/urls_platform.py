@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from answering import views as answering_views
 from answering.twilio import webhooks as twilio_hooks
+from reports import views as report_views
 from switchboard.admin_sites import view_on_site
 from switchboard.health import healthz, ping
 from tenants import views
@@ -28,4 +29,6 @@ urlpatterns = [
     path("agent/voice-token", answering_views.agent_voice_token, name="agent_voice_token"),
     path("console/", answering_views.console, name="console"),
     path("wallboard/", answering_views.wallboard, name="wallboard"),
+    path("reports/", report_views.platform_reports, name="reports"),
+    path("reports/export.<str:fmt>", report_views.platform_reports_export, name="reports_export"),
 ]

@@ -50,6 +50,9 @@ def message_acknowledge(*, message: Message, by: str, via: str, delivery: Delive
                delivery)
         alerts = SupervisorAlert.objects.filter(client=client, message_id=message.pk, resolved_at__isnull=True)
         alerts.update(resolved_at=now)
+        from webhooks import events  # message.acknowledged, committed with the acknowledgement
+
+        events.message_acknowledged(message, client=client)
         # Call-outs still ringing are hung up: nobody else need pick up for this message.
         ringing = list(Delivery.objects.filter(message=message, channel=Channel.CALL, status=Delivery.Status.SENT)
                        .exclude(provider_sid="").exclude(pk=getattr(delivery, "pk", None))

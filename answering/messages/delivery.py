@@ -22,14 +22,11 @@ acknowledgement in ``acknowledge``.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -52,14 +49,11 @@ from answering.messages.texts import (
     email_context,
     sms_body,
     twilio_url,
-    webhook_payload,
-    webhook_signature,
 )
 from answering.models import (
     Channel,
     Delivery,
     DeliveryRule,
-    DeliverySettings,
     EscalationStep,
     Message,
     Person,
@@ -127,6 +121,9 @@ def message_deliver(*, message: Message, client: Client | None = None, at: datet
     portal_push(client, {"type": "message", "message": message.pk, "urgency": message.urgency})
     if message.urgency == Message.Urgency.URGENT:
         supervisors_push()  # on the wallboard until someone acknowledges it
+    from webhooks import events  # the client's event webhooks: message.created, committed with the message
+
+    events.message_created(message, client=client)
 
 
 def _short_code() -> str:
@@ -400,21 +397,16 @@ def _email_send(delivery: Delivery, *, client: Client) -> _Result:
 
 
 def _webhook_send(delivery: Delivery, *, client: Client) -> _Result:
-    secret = DeliverySettings.objects.get_or_create(singleton=True)[0].webhook_secret
-    body = json.dumps(webhook_payload(delivery.message, client=client), separators=(",", ":")).encode()
-    stamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "User-Agent": "Switchboard-Webhook/1",
-               "X-Switchboard-Delivery": str(delivery.pk),  # lets receivers drop a repeat
-               "X-Switchboard-Signature": f"t={stamp},v1={webhook_signature(secret, stamp, body)}"}
+    """A rules' webhook step is the message's ``message.created`` event to the endpoint with the
+    step's URL, sent (signed, retried) by ``webhooks.sending``; this attempt then follows it."""
+    from webhooks import events, services
+
     try:
-        response = requests.post(delivery.address, data=body, headers=headers, timeout=10)
-    except requests.RequestException as exc:
-        raise gateway.GatewayError(f"The webhook did not answer: {type(exc).__name__}") from exc
-    if response.status_code >= 500 or response.status_code == 429:
-        raise gateway.GatewayError(f"The webhook answered {response.status_code}", status=503)
-    if response.status_code >= 400:
-        raise gateway.GatewayError(f"The webhook refused it: {response.status_code}", status=response.status_code)
-    return _Result(status="delivered", detail=f"Webhook answered {response.status_code}.")
+        status, detail = services.rule_delivery_hand_over(delivery=delivery, payload=events.message_data(delivery.message),
+                                                          client=client)
+    except services.WebhookRefused as refused:
+        raise gateway.GatewayError(str(refused), status=400) from refused
+    return _Result(status=status, detail=detail)
 
 
 _TWILIO_STATUS = {"queued": "sent", "accepted": "sent", "sending": "sent", "sent": "sent", "delivered": "delivered",

@@ -59,6 +59,7 @@ def outbox_sweep(*, limit: int = 500) -> int:
     """
     from answering.messages.tasks import delivery_send_task, escalation_advance_task  # the tasks call these services
     from calendars.tasks import notice_send_task  # appointments' confirmations and reminders share the outbox
+    from webhooks.tasks import webhook_deliver_task  # event webhooks share the outbox too
 
     now = timezone.now()
     with transaction.atomic():
@@ -66,7 +67,7 @@ def outbox_sweep(*, limit: int = 500) -> int:
                    .filter(due_at__lte=now).order_by("due_at")[:limit])
         OutboxTimer.objects.filter(pk__in=[t.pk for t in due]).update(due_at=now + LEASE)
     tasks = {OutboxTimer.Kind.DELIVERY: delivery_send_task, OutboxTimer.Kind.ESCALATION: escalation_advance_task,
-             OutboxTimer.Kind.NOTICE: notice_send_task}
+             OutboxTimer.Kind.NOTICE: notice_send_task, OutboxTimer.Kind.WEBHOOK: webhook_deliver_task}
     for timer in due:
         task = tasks[timer.kind]
         with schema_context(timer.client.schema_name):

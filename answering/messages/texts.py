@@ -1,10 +1,8 @@
 """What a message says where it goes: the text an on-call person gets, the call-out's words,
-the webhook's payload and its signature, and the links in them."""
+and the links in them. (Its webhook event's payload is ``webhooks.events.message_data``.)"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from urllib.parse import urlsplit
 
@@ -104,16 +102,3 @@ def email_context(message: Message, *, client: Client) -> dict:
             "language": display.language_name(message.language)
             if message.language and client.languages and message.language != client.languages[0] else "",
             "portal_url": portal_url(client, f"/messages/{message.pk}/")}
-
-
-def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over ``timestamp + "." + body``, hex — what ``X-Switchboard-Signature`` carries
-    as ``t=<timestamp>,v1=<hex>``. Receivers recompute it and refuse timestamps older than 5 minutes."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def webhook_payload(message: Message, *, client: Client) -> dict:
-    return {"event": "message.created", "client": client.schema_name, "message": {
-        "id": message.pk, "created": message.created.isoformat(), "urgency": message.urgency,
-        "category": message.category, "caller": message.caller, "caller_name": message.caller_name,
-        "callback_number": message.callback_number, "fields": message.fields, "short_code": message.short_code}}

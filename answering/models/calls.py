@@ -30,6 +30,9 @@ class CallRecord(models.Model):
     wait_seconds = models.PositiveIntegerField(null=True, blank=True)
     talk_seconds = models.PositiveIntegerField(null=True, blank=True)
     wrap_up_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Seconds the caller spent on hold within ``talk_seconds`` (which runs answered → ended):
+    # billing plans may count hold time or not (billing/, docs/billing.md).
+    hold_seconds = models.PositiveIntegerField(null=True, blank=True)
     # Users live in the public schema and are deleted from there, where this table does not
     # exist: so no constraint and no cascade; the record keeps the id of who answered.
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,

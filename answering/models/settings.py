@@ -20,6 +20,11 @@ class AnsweringSettings(models.Model):
     service_level_target = models.PositiveSmallIntegerField(
         default=80, validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="Percent of calls to answer within the threshold; the wallboard turns amber near it, red below.")
+    # Reports and the wallboard (reports/figures.py): a caller who hangs up this fast most often
+    # misdialled or changed their mind; counting them would punish the service for nothing.
+    short_abandon_seconds = models.PositiveIntegerField(
+        default=5, help_text="Callers who hang up in the queue before this many seconds are not counted against the "
+                             "service (neither offered nor abandoned); 0 counts every one.")
     record_calls = models.BooleanField(default=False, help_text="Record answered calls; callers hear the recording notice first.")
     hold_announcement_seconds = models.PositiveIntegerField(default=30, help_text="How often a queued caller hears position and wait.")
 

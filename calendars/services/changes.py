@@ -14,6 +14,9 @@ def appointment_changed(appointment: Appointment, kind: str) -> None:
     from calendars.services import notices  # notices send through the outbox, which imports booking
 
     notices.notices_plan(appointment, kind)
+    from webhooks import events  # appointment.booked / rescheduled / cancelled, committed with the change
+
+    events.appointment_changed(appointment, kind)
     client = client_current()
     payload = {"type": "appointment_changed", "appointment": appointment.pk, "calendar": appointment.calendar_id,
                "kind": kind, "start": appointment.start.isoformat()}

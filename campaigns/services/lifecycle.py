@@ -67,6 +67,10 @@ def _set_state(campaign: Campaign, state: str, reason: str) -> Campaign:
         _dialer_row(campaign)
     else:
         DialerCampaign.objects.filter(client_id=client_current().pk, campaign_id=campaign.pk).delete()
+    if state in (Campaign.State.COMPLETED, Campaign.State.STOPPED):
+        from webhooks import events  # campaign.completed, committed with the state
+
+        events.campaign_completed(campaign)
     return campaign
 
 

@@ -53,6 +53,9 @@ def opt_out_record(
             counted = f" {revoked} consent{'' if revoked == 1 else 's'} revoked." if revoked else ""
             _ledger(LedgerEntry.Event.OPT_OUT, e164, at=at, asked_by=added_by, code=source,
                     text=f"Opted out: {OptOutSource(source).label}.{counted}", detail=reason)
+            from webhooks import events  # contact.opted_out, committed with the entry
+
+            events.contact_opted_out(entry, client=client)
     except IntegrityError:
         # A concurrent opt-out of the same number won the race: the partial unique index
         # keeps one active entry. Theirs is as good as ours.

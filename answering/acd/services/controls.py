@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -211,6 +211,14 @@ def _hold(session: CallSession, conf: dict, hold: bool) -> None:
     gateway.get().participant_hold(conference_sid=conf["sid"], call_sid=session.call_sid, hold=hold,
                                    hold_url=_url(f"hold-music/{session.call_sid}") if hold else "",
                                    account_sid=session.account_sid)
+    # The time on hold is counted as it goes (``held_since`` while held, ``hold_seconds`` done):
+    # the call record keeps the total, which billing plans may count or not.
+    now = timezone.now()
+    if hold and not conf.get("held"):
+        conf["held_since"] = now.isoformat()
+    elif not hold and conf.get("held_since"):
+        since = datetime.fromisoformat(conf.pop("held_since"))
+        conf["hold_seconds"] = conf.get("hold_seconds", 0) + max(0.0, (now - since).total_seconds())
     conf["held"] = hold
     session.conference = conf
 

@@ -7,6 +7,8 @@ here are shared by the caller's side, the agent's side and the dispatcher.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -47,6 +49,7 @@ def _transition(session: CallSession, to: str, *, record_after_commit: bool = Fa
     the whole record from the session, so a record written late is never left wrong)."""
     if to != session.state and to not in ALLOWED[session.state]:
         raise TransitionRefused(f"{session.call_sid}: {session.state} → {to} is not allowed")
+    was_over = session.state in ENDED_STATES and session.ended_at is not None
     fields["state"] = to
     for name, value in fields.items():
         setattr(session, name, value)
@@ -59,6 +62,10 @@ def _transition(session: CallSession, to: str, *, record_after_commit: bool = Fa
         transaction.on_commit(lambda: _sync_record(session))
     else:
         _sync_record(session)
+    if not was_over and to in ENDED_STATES and session.ended_at:  # the record's final outcome: call.completed
+        from webhooks import events
+
+        events.call_completed(session.client, _record_fields(session))
     _announce(session)
     return session
 
@@ -150,4 +157,17 @@ def _record_fields(session: CallSession) -> dict:
         "talk_seconds": round((ended - session.answered_at).total_seconds()) if ended and session.answered_at else None,
         "wrap_up_seconds": round((min(wrap_end, timezone.now()) - ended).total_seconds()) if wrap_end and ended else None,
         "caller_hung_up": session.caller_hung_up,
+        "hold_seconds": _hold_seconds(session, ended),
     }
+
+
+def _hold_seconds(session: CallSession, ended) -> int | None:
+    """The caller's time on hold (``controls._hold`` counts it in the conference's state),
+    a hold still running counted to the end of the call; None when never held."""
+    conf = session.conference or {}
+    if not conf.get("hold_seconds") and not conf.get("held_since"):
+        return None
+    seconds = float(conf.get("hold_seconds", 0))
+    if conf.get("held_since") and ended:
+        seconds += max(0.0, (ended - datetime.fromisoformat(conf["held_since"])).total_seconds())
+    return round(seconds)

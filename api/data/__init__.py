@@ -1,0 +1,1 @@
+"""The API's tenant tables (each client's schema): answers kept for Idempotency-Key retries."""

@@ -1,0 +1,1 @@
+"""The API's verbs: keys (api/services/keys.py)."""

@@ -1,0 +1,91 @@
+"""The cross-client report on the platform host, for supervisors and platform admins: a row
+per client (each client's period in its own time zone), charts and the numbers beside them,
+CSV and XLSX; ``?client=<slug>`` opens one client's report grouped by day, hour, agent or
+campaign. Every client's figures are computed in its own schema (``reports.figures``)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_tenants.utils import schema_context
+
+from reports import charts, exports, figures
+from reports.forms import ReportForm
+from tenants.models import Client, Role
+
+ALLOWED = (Role.SUPERVISOR, Role.PLATFORM_ADMIN)
+
+
+def _clients() -> list[Client]:
+    return list(Client.objects.exclude(schema_name="public").order_by("name"))
+
+
+def _platform_report(request: HttpRequest) -> dict:
+    """The page's report: across clients (one row each), or one client's; ``refused`` says why not."""
+    clients = _clients()
+    slug = request.GET.get("client") or ""
+    client = next((c for c in clients if c.schema_name == slug), None)
+    if slug and client is None:
+        return {"refused": "Client: no client by that name.", "clients": clients, "form": ReportForm(
+            request.GET, time_zone=settings.TIME_ZONE)}
+    zone = client.time_zone if client else settings.TIME_ZONE
+    form = ReportForm(request.GET or None, time_zone=zone,
+                      groupings=figures.GROUPINGS if client else ("day",))
+    try:
+        period, by = form.period()
+    except figures.PeriodRefused as refused:
+        return {"refused": str(refused), "clients": clients, "form": form, "client": client}
+    if client:
+        with schema_context(client.schema_name):
+            report = figures.report_build(period, by)
+        return {"report": report, "rows": None, "clients": clients, "form": form, "client": client,
+                "query": form.query(period, by) + f"&client={client.schema_name}", "row_header": by.capitalize()}
+    rows = []
+    for each in clients:
+        # The same dates, in each client's own zone: its local days.
+        local = figures.Period(period.start, period.end, each.time_zone)
+        with schema_context(each.schema_name):
+            one = figures.report_build(local, None)
+        rows.append(figures.Row(each.schema_name, each.name, one.total.counts, one.total.figures))
+    totals = figures._zeroes()
+    for row in rows:
+        for name in (*figures.COUNTS, *figures.SPANS):
+            totals[name] = totals.get(name, 0) + (row.counts.get(name) or 0)
+    report = figures.Report(period, None, rows, figures.Row(None, "All clients", totals, figures.figures_of(totals)),
+                            0, 0, 0)
+    return {"report": report, "rows": rows, "clients": clients, "form": form, "client": None,
+            "query": form.query(period, "day"), "row_header": "Client"}
+
+
+@login_required
+def platform_reports(request: HttpRequest) -> HttpResponse:
+    if request.user.role not in ALLOWED:
+        return HttpResponse("Reports across clients are for supervisors and platform admins.",
+                            status=HTTPStatus.FORBIDDEN)
+    context = _platform_report(request)
+    if "report" not in context:
+        return render(request, "portal/reports_platform.html", context, status=HTTPStatus.BAD_REQUEST)
+    context.update(charts.page_context(context["report"], query=context["query"]))
+    context["export_base"] = "/reports/export"
+    return render(request, "portal/reports_platform.html", context)
+
+
+@login_required
+def platform_reports_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    if request.user.role not in ALLOWED:
+        return HttpResponse("Reports across clients are for supervisors and platform admins.",
+                            status=HTTPStatus.FORBIDDEN)
+    context = _platform_report(request)
+    if "report" not in context:
+        return HttpResponse(f"Choose another period: {context['refused']}", status=HTTPStatus.BAD_REQUEST,
+                            content_type="text/plain; charset=utf-8")
+    report, client = context["report"], context["client"]
+    table = exports.report_table(report, first=context["row_header"])
+    name = f"report-{client.schema_name if client else 'all-clients'}-{report.period.start}-{report.period.end}"
+    if fmt == "xlsx":
+        return exports.xlsx_download(table, filename=f"{name}.xlsx", title="Report")
+    return exports.csv_download(table, filename=f"{name}.csv")
