@@ -2,7 +2,7 @@
 Charlie's clinic, reaches the appointment step, chooses the type and a slot (in the clinic's
 own time), fills the intake — which survives a reload — and books with the keyboard; the
 appointment exists with the caller's answers — and appears, without a reload, in the clinic's
-own calendar day open in the portal on another screen. Then a second call in a row, booked the
+own week view open in the portal on another screen. Then a second call in a row, booked the
 same way, is not offered the first caller's time."""
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def test_an_agent_books_on_the_call_twice_in_a_row(world, asgi_server, celery_wo
             first_free = appointment_slots(AppointmentType.objects.get(name="Follow-up"), count=1)[0]
         day = first_free.local_start.date().isoformat()
         desk = _log_in(desk_context, f"http://{CHARLIE_HOST}:{asgi_server}", "charlie@charlies.test",
-                       f"/schedule/day/?date={day}")
+                       f"/schedule/{first_free.calendar_id}/?view=week&date={day}")  # the doctor's week
         desk.evaluate("window.__notReloaded = true")
         _open_console(page, base, "ana@switchboard.test")
         page.keyboard.press("1")
