@@ -135,3 +135,18 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+def solo_worker(queue: str, log: Path, *, beat: bool, schedule) -> subprocess.Popen:
+    """A one-process Celery worker (with beat, if asked) on a queue of its own, with a fast
+    outbox sweep and a short delivery lease: for the tests that kill a worker mid-send."""
+    args = [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--pool", "solo", "-Q", queue,
+            "--hostname", f"{uuid.uuid4().hex[:6]}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+    if beat:
+        args += ["--beat", "--schedule", str(schedule)]
+    out = open(log, "ab")
+    process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                               env=_env(CELERY_QUEUE=queue, OUTBOX_SWEEP_SECONDS="1", DELIVERY_LEASE_SECONDS="2",
+                                        ACD_SWEEP_SECONDS="60"))
+    _wait_for(lambda: b"ready." in log.read_bytes(), process, log, "celery worker")
+    return process

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -15,7 +15,7 @@ from api import etag
 from api.errors import Problem
 from api.models import Scope
 from api.views.base import ApiListView, ApiView
-from api.views.schema import problems
+from api.views.schema import POLLED_PAGE_PARAMETERS, problems
 from portal.selectors import call_search
 
 
@@ -73,10 +73,7 @@ class CallList(ApiListView):
 
     @extend_schema(
         operation_id="calls_list", tags=["calls"], summary="List calls, newest first",
-        parameters=[CallFilters, OpenApiParameter("limit", int, description="Page size, 1–200 (default 50)."),
-                    OpenApiParameter("cursor", str, description="From the previous page's next or previous link."),
-                    OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER,
-                                     description="The ETag of the last answer: 304 if nothing changed.")],
+        parameters=[CallFilters, *POLLED_PAGE_PARAMETERS],
         responses={200: CallOut(many=True), 304: None, **problems(400, 401, 403, 429)},
         examples=[OpenApiExample("A page", value=CALL_EXAMPLE,
                                  response_only=True)])

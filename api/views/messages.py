@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -12,7 +12,7 @@ from answering.models import Message
 from api import etag
 from api.models import Scope
 from api.views.base import ApiListView, ApiView, iso
-from api.views.schema import PROBLEMS, problems
+from api.views.schema import POLLED_PAGE_PARAMETERS, PROBLEMS, problems
 from portal.selectors import message_search
 
 
@@ -86,10 +86,7 @@ class MessageList(ApiListView):
 
     @extend_schema(
         operation_id="messages_list", tags=["messages"], summary="List messages, newest first",
-        parameters=[MessageFilters, OpenApiParameter("limit", int, description="Page size, 1–200 (default 50)."),
-                    OpenApiParameter("cursor", str, description="From the previous page's next or previous link."),
-                    OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER,
-                                     description="The ETag of the last answer: 304 if nothing changed.")],
+        parameters=[MessageFilters, *POLLED_PAGE_PARAMETERS],
         responses={200: MessageOut(many=True), 304: None, **problems(400, 401, 403, 429)},
         examples=[OpenApiExample("A page", value=MESSAGE_EXAMPLE,
                                  response_only=True)])

@@ -41,3 +41,12 @@ PROBLEMS = {
         description="Any unique string (a UUID): a retry with the same key returns the first answer and does "
                     "nothing twice. Kept 24 hours."),
 }
+
+
+# The parameters of a polled, paginated list (calls, messages): page size, cursor, ETag.
+POLLED_PAGE_PARAMETERS = [
+    OpenApiParameter("limit", int, description="Page size, 1–200 (default 50)."),
+    OpenApiParameter("cursor", str, description="From the previous page's next or previous link."),
+    OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER,
+                     description="The ETag of the last answer: 304 if nothing changed."),
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import uuid
 
@@ -258,3 +259,21 @@ def open_flow(world, django_db_blocker):
             model.objects.all().delete()
             model.objects.bulk_create(kept[model])
         flow_cache.flow_changed("bobsplumbing")
+
+
+def _in_thread(django_db_blocker, work) -> None:
+    """Run ``work`` (which commits and pushes) off this thread, which holds Playwright's loop."""
+    failures = []
+
+    def run():
+        try:
+            with django_db_blocker.unblock():
+                work()
+        except Exception as exc:  # noqa: BLE001 — re-raised below, in the test
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(15)
+    if failures:
+        raise failures[0]

@@ -8,7 +8,6 @@ same way, is not offered the first caller's time."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 
 import pytest
@@ -19,7 +18,7 @@ from answering.acd.models import AgentPresence, CallSession
 from answering.models import AnsweringSettings, CallRecord, Message, Script
 from calendars.models import Appointment, AppointmentType, Calendar, WorkingHours
 from calendars.selectors import appointment_slots
-from tests.answering.conftest import _open_console
+from tests.answering.conftest import _in_thread, _open_console
 from tests.conftest import CHARLIE_HOST, until
 from tests.portal.test_calendars_browser import _log_in
 from tests.processes import ARTIFACTS
@@ -39,22 +38,6 @@ CLINIC_SCRIPT = {
 }
 
 
-def _in_thread(django_db_blocker, work) -> None:
-    """Run ``work`` (which commits and pushes) off this thread, which holds Playwright's loop."""
-    failures = []
-
-    def run():
-        try:
-            with django_db_blocker.unblock():
-                work()
-        except Exception as exc:  # noqa: BLE001 — re-raised below, in the test
-            failures.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(15)
-    if failures:
-        raise failures[0]
 
 
 @pytest.fixture

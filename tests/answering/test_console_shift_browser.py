@@ -6,7 +6,6 @@ offered straight back. Every reason is on the screen."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
@@ -16,29 +15,13 @@ from django_tenants.utils import schema_context
 
 from answering.acd.models import AgentPresence, CallSession
 from answering.models import AnsweringSettings, CallRecord, KnowledgeFact, Message, Script
-from tests.answering.conftest import _forget, _open_console, _queue_call
+from tests.answering.conftest import _forget, _in_thread, _open_console, _queue_call
 from tests.conftest import BOB_SCRIPT
 from tests.processes import ARTIFACTS
 
 pytestmark = pytest.mark.processes
 
 
-def _in_thread(django_db_blocker, work) -> None:
-    """Run ``work`` (which commits and pushes) off this thread, which holds Playwright's loop."""
-    failures = []
-
-    def run():
-        try:
-            with django_db_blocker.unblock():
-                work()
-        except Exception as exc:  # noqa: BLE001 — re-raised below, in the test
-            failures.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(15)
-    if failures:
-        raise failures[0]
 
 
 def _wait_for(check, what: str, timeout: float = 10) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 
@@ -25,22 +23,11 @@ from answering.twilio.gateway import SIM_HOLD, SIM_OUTBOX
 from tenants import services
 from tenants.models import Client
 from tests.conftest import until as _until
-from tests.processes import ROOT, _env, _stop, _wait_for
+from tests.processes import _stop, solo_worker
 
 pytestmark = pytest.mark.processes
 
 
-def _worker(queue: str, log, *, beat: bool, schedule) -> subprocess.Popen:
-    args = [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--pool", "solo", "-Q", queue,
-            "--hostname", f"{uuid.uuid4().hex[:6]}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
-    if beat:
-        args += ["--beat", "--schedule", str(schedule)]
-    out = open(log, "ab")
-    process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                               env=_env(CELERY_QUEUE=queue, OUTBOX_SWEEP_SECONDS="1", DELIVERY_LEASE_SECONDS="2",
-                                        ACD_SWEEP_SECONDS="60"))
-    _wait_for(lambda: b"ready." in log.read_bytes(), process, log, "celery worker")
-    return process
 
 
 
@@ -82,7 +69,7 @@ def test_a_worker_killed_mid_delivery_delivers_exactly_once_after_a_restart(cras
     queue = f"crash-{uuid.uuid4().hex[:8]}"
     previous_queue, app.conf.task_default_queue = app.conf.task_default_queue, queue
     log = tmp_path / "worker.log"
-    first = _worker(queue, log, beat=False, schedule=tmp_path / "beat")
+    first = solo_worker(queue, log, beat=False, schedule=tmp_path / "beat")
     second = None
     try:
         with django_db_blocker.unblock(), schema_context(crash_client.schema_name):
@@ -106,7 +93,7 @@ def test_a_worker_killed_mid_delivery_delivers_exactly_once_after_a_restart(cras
             first.wait(timeout=10)
             r.hdel(SIM_HOLD, mobile)
 
-            second = _worker(queue, log, beat=True, schedule=tmp_path / "beat")
+            second = solo_worker(queue, log, beat=True, schedule=tmp_path / "beat")
 
             def done():
                 attempt.refresh_from_db()

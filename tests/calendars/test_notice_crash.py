@@ -16,8 +16,6 @@ import datetime as dt
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -37,24 +35,13 @@ from compliance.platform.models import CallingRule
 from tenants import services
 from tenants.models import Client
 from tests.conftest import until
-from tests.processes import ROOT, _env, _stop, _wait_for
+from tests.processes import _stop, solo_worker
 
 pytestmark = pytest.mark.processes
 
 OPEN_ALL_DAY = "test: the federal window opened all day (test_notice_crash.py)"
 
 
-def _worker(queue: str, log, *, beat: bool, schedule) -> subprocess.Popen:
-    args = [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--pool", "solo", "-Q", queue,
-            "--hostname", f"{uuid.uuid4().hex[:6]}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
-    if beat:
-        args += ["--beat", "--schedule", str(schedule)]
-    out = open(log, "ab")
-    process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                               env=_env(CELERY_QUEUE=queue, OUTBOX_SWEEP_SECONDS="1", DELIVERY_LEASE_SECONDS="2",
-                                        ACD_SWEEP_SECONDS="60"))
-    _wait_for(lambda: b"ready." in log.read_bytes(), process, log, "celery worker")
-    return process
 
 
 @pytest.fixture
@@ -113,7 +100,7 @@ def test_a_worker_killed_mid_send_texts_the_confirmation_exactly_once(crash_clie
     r.delete(outbox)
     r.hset(SIM_HOLD, phone, killed)  # the send will hang here until we say
     log = tmp_path / "worker.log"
-    first = _worker(queue, log, beat=False, schedule=tmp_path / "beat")
+    first = solo_worker(queue, log, beat=False, schedule=tmp_path / "beat")
     second = None
     try:
         with django_db_blocker.unblock():
@@ -134,7 +121,7 @@ def test_a_worker_killed_mid_send_texts_the_confirmation_exactly_once(crash_clie
             first.wait(timeout=10)
             r.hdel(SIM_HOLD, phone)
 
-            second = _worker(queue, log, beat=True, schedule=tmp_path / "beat")
+            second = solo_worker(queue, log, beat=True, schedule=tmp_path / "beat")
             until(lambda: status() == "sent", "the restarted worker to finish the send")
             time.sleep(2.5)  # a lease and two sweeps more: nothing else may go out
             texts = [json.loads(raw) for raw in r.lrange(outbox, 0, -1)]
