@@ -62,8 +62,8 @@ def test_a_whole_call_whose_caller_hangs_up_mid_script(world, asgi_server, celer
         assert page.locator("#offer-place").inner_text() == " (Brooklyn, NY)"
         assert page.locator("#offer-language").inner_text() == "English"
         waited = page.locator("#offer-waited").inner_text()
-        page.wait_for_timeout(2200)
-        assert page.locator("#offer-waited").inner_text() != waited
+        page.wait_for_function("(before) => document.querySelector('#offer-waited').textContent !== before",
+                               arg=waited, timeout=10000)
 
         page.keyboard.press("a")
         page.locator("#script").wait_for(state="visible", timeout=10000)
