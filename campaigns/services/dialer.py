@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import math
 import time
 import zoneinfo
 from collections import defaultdict
@@ -122,10 +123,13 @@ class Agents:
     on_it: int  # logged in for it: ready, on a call or wrapping up
 
 
-def campaign_agents(campaign: Campaign, client: Client) -> Agents:
+def campaign_agents(campaign: Campaign, client: Client, claimed_elsewhere: frozenset[int] = frozenset()) -> Agents:
     """The agents available to ``campaign``: serving its client, in outbound or blended mode
     (and on its list of agents, if it has one). A blended agent counts only while none of
-    their clients has an inbound caller waiting: inbound first, always."""
+    their clients has an inbound caller waiting: inbound first, always. An idle agent whom
+    another running campaign's unconnected lines are counting on (``claimed_elsewhere``) is
+    not free for this one: an agent serves many clients, and two campaigns each dialing "one
+    line per available agent" for the same agent would abandon one of the two people."""
     rows = (AgentPresence.objects
             .filter(agent__is_active=True, agent__agent_profile__clients=client.pk,
                     mode__in=[AgentProfile.Mode.OUTBOUND, AgentProfile.Mode.BLENDED],
@@ -144,8 +148,9 @@ def campaign_agents(campaign: Campaign, client: Client) -> Agents:
             busy_with_inbound = set(AgentProfile.clients.through.objects
                                     .filter(agentprofile__user_id__in=blended, client_id__in=waiting)
                                     .values_list("agentprofile__user_id", flat=True))
-    ready = [a for a, status, _ in rows if status == Status.AVAILABLE and a not in busy_with_inbound]
-    finishing = sum(1 for a, status, _ in rows if status == Status.WRAP_UP and a not in busy_with_inbound)
+    elsewhere = busy_with_inbound | claimed_elsewhere
+    ready = [a for a, status, _ in rows if status == Status.AVAILABLE and a not in elsewhere]
+    finishing = sum(1 for a, status, _ in rows if status == Status.WRAP_UP and a not in elsewhere)
     busy = sum(1 for a, status, _ in rows if status == Status.ON_CALL)
     return Agents(ready=ready, finishing=finishing, busy=busy,
                   on_it=sum(1 for a, *_ in rows if a not in busy_with_inbound))
@@ -511,6 +516,8 @@ def attempt_place(*, campaign: Campaign, contact: Contact, agent_id: int | None 
 def dialer_tick(*, now: dt.datetime | None = None) -> list[TickResult]:
     """Tick every running campaign once (the beat calls this every DIALER_TICK_SECONDS)."""
     rows = list(DialerCampaign.objects.select_related("client").order_by("ticked_at", "pk"))
+    # The campaign that placed a call longest ago goes first: campaigns sharing agents take turns.
+    rows.sort(key=lambda row: (row.stats or {}).get("placed_at") or 0.0)
     results = []
     for row in rows:
         try:
@@ -520,6 +527,39 @@ def dialer_tick(*, now: dt.datetime | None = None) -> list[TickResult]:
     if rows:
         lifecycle.wallboard_push()
     return results
+
+
+def agents_claimed_elsewhere(row: DialerCampaign) -> frozenset[int]:
+    """The idle agents the other running campaigns' lines in flight are counting on: what each
+    one's last tick claimed (``stats["claimed"]``; a paused or stopped campaign has no row),
+    trimmed to the lines it has in flight now — a line that ended since frees its agent at
+    once, not at that campaign's next tick. One query for every other campaign's lines."""
+    others = [(pk, schema, campaign_id, lines_per_agent, stats["claimed"])
+              for pk, schema, campaign_id, lines_per_agent, stats in DialerCampaign.objects.exclude(pk=row.pk)
+              .values_list("pk", "client__schema_name", "campaign_id", "lines_per_agent", "stats")
+              if (stats or {}).get("claimed")]
+    if not others:
+        return frozenset()
+    table, quote = CallAttempt._meta.db_table, connection.ops.quote_name
+    sql = " UNION ALL ".join(
+        f"SELECT %s, count(*) FROM {quote(schema)}.{quote(table)} WHERE campaign_id = %s AND outcome = %s"
+        for _, schema, *_ in others)
+    params = [p for pk, _, campaign_id, *_ in others for p in (pk, campaign_id, CallAttempt.Outcome.PENDING)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        in_flight = dict(cursor.fetchall())
+    claimed: set[int] = set()
+    for pk, _, _, lines_per_agent, agents in others:
+        claimed.update(agents[:math.ceil(in_flight.get(pk, 0) / max(1.0, lines_per_agent or 1.0))])
+    return frozenset(claimed)
+
+
+def _claims(agents: Agents, waiting_lines: int, lines_per_agent: float) -> list[int]:
+    """The ready agents this campaign's unconnected lines count on: one per line in progressive,
+    one per ``lines_per_agent`` lines in predictive, longest idle first."""
+    if waiting_lines <= 0:
+        return []
+    return agents.ready[:math.ceil(waiting_lines / max(1.0, lines_per_agent))]
 
 
 def _tick_lock(row: DialerCampaign) -> bool:
@@ -542,7 +582,7 @@ def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> Tic
         if campaign.ends_at and now >= campaign.ends_at:
             lifecycle.campaign_stop(campaign=campaign, by="its schedule")
             return TickResult(row.campaign_id, 0, None)
-        agents = campaign_agents(campaign, client)
+        agents = campaign_agents(campaign, client, agents_claimed_elsewhere(row))
         stats = _stats_fresh_enough(row, campaign, client, now)
         decided = pacing.pace(_pacing_input(campaign, agents, stats))
         if campaign.channel == Campaign.Kind.SMS:  # texts need no agent: the budget paces them
@@ -592,8 +632,13 @@ def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> Tic
             reason = f"Starts at {timezone.localtime(campaign.starts_at, client.tz):%a %d %b %H:%M}."
         elif decided.calls_now > 0 and not to_send:
             reason = _idle_reason(campaign, client, now, refused) or reason
+        waiting = stats["lines_in_flight"] + placed
         row.stats = {**stats, "pick_after": cursor_ids, "agents": agents.on_it, "agents_ready": len(agents.ready),
-                     "lines_in_flight": stats["lines_in_flight"] + placed, "configured_mode": campaign.mode}
+                     "lines_in_flight": waiting, "configured_mode": campaign.mode,
+                     "placed_at": now.timestamp() if placed else stats.get("placed_at"),
+                     # Texts need no agent, and a preview line belongs to the agent who dialed it.
+                     "claimed": _claims(agents, waiting, decided.lines_per_agent)
+                     if decided.mode in ("progressive", "predictive") else []}
         DialerCampaign.objects.filter(pk=row.pk).update(
             mode=decided.mode, lines_per_agent=decided.lines_per_agent, reason=reason[:300],
             ticked_at=now, stats=row.stats)

@@ -248,6 +248,47 @@ def test_a_blended_agent_counts_only_while_their_clients_have_nobody_waiting(cam
     assert tick(campaign).placed == 1
 
 
+@pytest.fixture
+def charlies_campaign(campaign, world):
+    """A second running progressive campaign, Charlie's, while only Ana — who serves both
+    clients — is available in outbound mode (Ben, Bob's only, is offline)."""
+    with schema_context("charlieclinic"):
+        c = lifecycle.campaign_create(name="Recall", purpose="informational", mode=Campaign.Mode.PROGRESSIVE,
+                                      window_start=dt.time(9), window_end=dt.time(20), days=[0, 1, 2, 3, 4, 5, 6],
+                                      max_attempts=3)
+        people = ContactList.objects.create(campaign=c, name="Patients", priority=1)
+        for number in NUMBERS[5:8]:
+            Contact.objects.create(campaign=c, list=people, number=number, first_name="Lee", time_zone="America/Chicago")
+            Consent.objects.create(number=number, kind=Consent.Kind.EXPRESS, source=Consent.Source.WEB_FORM,
+                                   obtained_at=AFTERNOON - dt.timedelta(days=10))
+        lifecycle.campaign_start(campaign=c, by="tests")
+    AgentPresence.objects.filter(agent=world.ben).update(status=AgentPresence.Status.OFFLINE)
+    AgentPresence.objects.update_or_create(agent=world.ana, defaults={
+        "status": AgentPresence.Status.AVAILABLE, "mode": "outbound", "idle_since": timezone.now()})
+    return c
+
+
+def _lines(schema: str) -> list[CallAttempt]:
+    with schema_context(schema):
+        return list(CallAttempt.objects.filter(outcome=O.PENDING))
+
+
+def test_two_campaigns_never_dial_two_lines_for_one_agent_they_share(campaign, charlies_campaign):
+    charlies_row = DialerCampaign.objects.get(client__schema_name="charlieclinic", campaign_id=charlies_campaign.pk)
+    assert tick(campaign).placed == 1  # Bob's line counts on Ana
+    assert dialer.campaign_tick(charlies_row, now=AFTERNOON).placed == 0
+    assert tick(campaign).placed == 0
+    assert dialer.campaign_tick(charlies_row, now=AFTERNOON).placed == 0
+    assert len(_lines("bobsplumbing")) == 1 and _lines("charlieclinic") == []
+    # Bob's line ends unanswered: Ana is free again, and the campaign that dialed longest ago
+    # (Charlie's: it never has) goes first, so sharing an agent starves neither.
+    with schema_context("bobsplumbing"):
+        CallAttempt.objects.filter(outcome=O.PENDING).update(outcome=O.NO_ANSWER, ended_at=AFTERNOON)
+    later = AFTERNOON + dt.timedelta(seconds=2)
+    assert sum(r.placed for r in dialer.dialer_tick(now=later)) == 1
+    assert len(_lines("charlieclinic")) == 1 and _lines("bobsplumbing") == []
+
+
 def test_inbound_dispatch_skips_an_agent_in_outbound_mode(world):
     from answering.acd.services.dispatch import eligible_agents
 
