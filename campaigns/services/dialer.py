@@ -635,7 +635,7 @@ def campaign_tick(row: DialerCampaign, *, now: dt.datetime | None = None) -> Tic
         waiting = stats["lines_in_flight"] + placed
         row.stats = {**stats, "pick_after": cursor_ids, "agents": agents.on_it, "agents_ready": len(agents.ready),
                      "lines_in_flight": waiting, "configured_mode": campaign.mode,
-                     "placed_at": now.timestamp() if placed else stats.get("placed_at"),
+                     "placed_at": now.timestamp() if placed else (row.stats or {}).get("placed_at"),
                      # Texts need no agent, and a preview line belongs to the agent who dialed it.
                      "claimed": _claims(agents, waiting, decided.lines_per_agent)
                      if decided.mode in ("progressive", "predictive") else []}
