@@ -79,8 +79,10 @@ def claim(request, *, api_key_id: int) -> IdempotentRequest | None:
 
 def store(row: IdempotentRequest, response: Response) -> None:
     """Keep ``response`` as the answer to ``row``'s key (before the transaction commits)."""
-    content_type = response.get("Content-Type", "") if response.has_header("Content-Type") else ""
-    content_type = content_type or getattr(response, "content_type", "") or ""
+    # Not the Content-Type header: before rendering, a DRF Response still carries Django's default
+    # text/html there. What it will be is the explicit content type (problem details) or the renderer's.
+    renderer = getattr(response, "accepted_renderer", None)
+    content_type = getattr(response, "content_type", None) or (renderer.media_type if renderer else "") or ""
     IdempotentRequest.objects.filter(pk=row.pk).update(
         status=response.status_code, body=getattr(response, "data", None), content_type=content_type[:60],
         location=response.get("Location", "")[:300])

@@ -32,6 +32,7 @@ def test_a_retry_returns_the_first_answer_and_records_once(bob_api):
     assert first.status_code == again.status_code == HTTPStatus.CREATED
     assert json.loads(first.content) == json.loads(again.content)
     assert again["Idempotent-Replayed"] == "true"
+    assert first["Content-Type"] == again["Content-Type"] == "application/json"
     with schema_context("bobsplumbing"):
         assert Consent.objects.filter(number="+12125550190").count() == 1
     # Without the header, each POST is its own.
@@ -54,7 +55,10 @@ def test_a_refusal_is_remembered_too_and_keys_are_per_api_key(bob_api, world, ke
     key = str(uuid.uuid4())
     refused = bob_api.post("/api/v1/dnc/add", {"number": "banana"}, HTTP_IDEMPOTENCY_KEY=key)
     assert refused.status_code == HTTPStatus.BAD_REQUEST
-    assert bob_api.post("/api/v1/dnc/add", {"number": "banana"}, HTTP_IDEMPOTENCY_KEY=key)["Idempotent-Replayed"]
+    replayed = bob_api.post("/api/v1/dnc/add", {"number": "banana"}, HTTP_IDEMPOTENCY_KEY=key)
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert refused["Content-Type"] == replayed["Content-Type"] == "application/problem+json"
+    assert json.loads(replayed.content) == json.loads(refused.content)
     other = key_for(world.bobs).post("/api/v1/dnc/add", {"number": "2125550193"}, HTTP_IDEMPOTENCY_KEY=key)
     assert other.status_code == HTTPStatus.CREATED  # another API key's Idempotency-Key space
 
