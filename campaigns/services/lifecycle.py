@@ -76,8 +76,9 @@ def _set_state(campaign: Campaign, state: str, reason: str) -> Campaign:
 
 @transaction.atomic
 def campaign_start(*, campaign: Campaign, by: str) -> Campaign:
-    """Start (or resume) dialing. Refused for a stopped or completed campaign, a voice
-    campaign without a script, a text campaign without a text, or one with nothing to dial."""
+    """Start (or resume) dialing. Refused for a stopped or completed campaign, one switched off,
+    or a text campaign without a text. A voice campaign without a script still dials (the agent
+    sees the contact and its fields), and one with nothing left to dial completes at its first tick."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.state in (Campaign.State.STOPPED, Campaign.State.COMPLETED):
         raise CampaignRefused(f"“{campaign.name}” is {campaign.get_state_display().lower()}; it cannot start again.")
