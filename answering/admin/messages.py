@@ -13,7 +13,6 @@ from answering.models import (
     Delivery,
     DeliveryEvent,
     DeliveryRule,
-    DeliverySettings,
     EscalationPolicy,
     EscalationStep,
     Message,
@@ -81,11 +80,6 @@ class DeliveryRuleAdmin(ClientDataModelAdmin):
     list_display = ("position", "urgency", "category", "when", "policy")
     list_editable = ("urgency", "category", "when", "policy")
     list_display_links = ("position",)
-
-
-@admin.register(DeliverySettings, site=client_data_admin)
-class DeliverySettingsAdmin(ClientDataModelAdmin):
-    fields = ("webhook_secret",)
 
 
 @admin.register(Delivery, site=client_data_admin)

@@ -112,22 +112,8 @@ class DeliveryRule(models.Model):
 
 
 def _webhook_secret() -> str:
+    # Only migration 0006 names this (the removed DeliverySettings' default): kept so it still imports.
     return secrets.token_urlsafe(32)
-
-
-class DeliverySettings(models.Model):
-    """One row per client: the secret its outbound webhooks are signed with."""
-
-    singleton = models.BooleanField(default=True, editable=False, unique=True)
-    webhook_secret = models.CharField(max_length=64, default=_webhook_secret,
-                                      help_text="HMAC-SHA256 key of outbound webhooks; share it with the receiving system.")
-
-    class Meta:
-        verbose_name = verbose_name_plural = "delivery settings"
-        constraints = [models.CheckConstraint(condition=Q(singleton=True), name="delivery_settings_singleton")]
-
-    def __str__(self) -> str:
-        return "Delivery settings"
 
 
 class Delivery(models.Model):

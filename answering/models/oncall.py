@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from switchboard.outbound import UrlRefused, url_check
 from tenants.phone import PhoneNumberField
 
 
@@ -30,6 +31,15 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The same rule as event webhooks' endpoints (a rules' webhook step becomes one): refused
+        # when saved, with a sentence on the field, not only when the first message is sent.
+        if self.webhook_url:
+            try:
+                self.webhook_url = url_check(self.webhook_url)
+            except UrlRefused as refused:
+                raise ValidationError({"webhook_url": str(refused)}) from refused
 
 
 class Team(models.Model):

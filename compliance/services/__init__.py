@@ -23,6 +23,8 @@ from .gate import (
 )
 from .optout import (
     consent_record,
+    consent_revoke,
+    consents_revoke,
     dnc_entry_remove,
     inbound_sms_handle,
     opt_out_record,
@@ -34,7 +36,7 @@ from .registry import LoadReport, registry_load
 
 __all__ = [
     "AbandonmentRate", "Decision", "DncImportResult", "LoadReport", "Reason", "RecordingDecision", "RowError",
-    "ScrubResult", "ScrubRow", "consent_record", "contact_decide", "contacts_decide", "contacts_scrub", "dnc_csv_import",
+    "ScrubResult", "ScrubRow", "consent_record", "consent_revoke", "consents_revoke", "contact_decide", "contacts_decide", "contacts_scrub", "dnc_csv_import",
     "dnc_entry_remove", "dnc_import_run", "dnc_import_start", "inbound_sms_handle", "opt_out_record", "recording_decide", "registry_load", "sms_keyword_match",
     "twilio_send_error_record",
 ]

@@ -94,6 +94,43 @@ def consent_record(
     return consent
 
 
+def consent_revoke(*, consent: Consent, by: str, reason: str = "", at: dt.datetime | None = None) -> bool:
+    """Withdraw one consent (or business relationship): kept, stamped revoked, on the ledger; the
+    gate stops counting it from the next decision. Idempotent: True the first time, and a second
+    revoke changes nothing (the first stamp and reason stay)."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        # The row lock makes two concurrent revokes one: the second sees it revoked.
+        current = Consent.objects.select_for_update().get(pk=consent.pk)
+        if current.revoked_at is not None:
+            return False
+        said = f"Revoked by {by}" + (f": {reason.strip()}" if reason.strip() else "")
+        current.revoked_at, current.revoked_reason = at, said[:300]
+        current.save(update_fields=["revoked_at", "revoked_reason"])
+        # No event of its own yet (a new choice needs a compliance migration): a consent event
+        # whose reason code says it is a revocation.
+        _ledger(LedgerEntry.Event.CONSENT, current.number, at=at, asked_by=by, code="consent_revoked",
+                text=f"Consent revoked: {current.get_kind_display()} ({current.get_source_display()}, "
+                     f"consent #{current.pk}).", detail=reason)
+    consent.revoked_at, consent.revoked_reason = current.revoked_at, current.revoked_reason
+    return True
+
+
+def consents_revoke(*, number: str, by: str, reason: str = "", kind: str | None = None) -> list[Consent]:
+    """Withdraw ``number``'s consents still in force (only those of ``kind`` if given), each with
+    ``consent_revoke``; returns those revoked now ([] when there was none). Raises ValidationError
+    for a malformed number or an unknown kind."""
+    e164 = to_e164(number)
+    if kind is not None and kind not in Consent.Kind.values:
+        raise ValidationError({"kind": f"Unknown consent kind “{kind}”."})
+    found = Consent.objects.filter(number=e164, revoked_at__isnull=True)
+    if kind is not None:
+        found = found.filter(kind=kind)
+    at = timezone.now()
+    with transaction.atomic():
+        return [c for c in found.order_by("pk") if consent_revoke(consent=c, by=by, reason=reason, at=at)]
+
+
 def twilio_send_error_record(*, client: Client, number: str, error_code: int | str, added_by: str = "twilio") -> bool:
     """A failed send: Twilio's 21610 means the recipient texted STOP to that sender. True if it opted out."""
     if str(error_code).strip() != str(TWILIO_UNSUBSCRIBED):
