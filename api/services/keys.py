@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api.models import ApiKey, Scope
+from api.ratelimit import key_generation_bump
 from tenants.models import Client
 
 KEY_PREFIX = "sb_"
@@ -66,6 +67,11 @@ def api_key_revoke(*, key: ApiKey, by: str) -> bool:
     changed = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_by=by[:200])
     key.refresh_from_db(fields=["revoked_at", "revoked_by"])
+    if changed:
+        # Processes cache key rows (api/auth.py): bump now, so this transaction's own next request
+        # reads the row again, and after the commit, so nobody keeps a copy read before it.
+        key_generation_bump()
+        transaction.on_commit(key_generation_bump)
     return bool(changed)
 
 

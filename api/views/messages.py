@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -46,6 +47,26 @@ class MessageOut(serializers.ModelSerializer):
                 "updated": iso(get("updated")), "acknowledged": get("acknowledged_at") is not None,
                 "acknowledged_at": iso(get("acknowledged_at")), "acknowledged_by": get("acknowledged_by"),
                 "acknowledged_via": get("acknowledged_via"), "filed": get("filed_at") is not None}
+
+
+def _iso_in(value, tz):
+    # iso() with the zone looked up once per page rather than once per value (150 a page).
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def message_rows_out(rows: list[dict]) -> list[dict]:
+    """A page of ``.values(*LIST_COLUMNS)`` rows as ``MessageOut`` writes each (a test holds them equal)."""
+    tz = timezone.get_current_timezone()
+    return [{"id": m["pk"], "caller": m["caller"], "callback_number": m["callback_number"],
+             "caller_name": m["caller_name"], "urgency": m["urgency"], "category": m["category"],
+             "fields": m["fields"], "language": m["language"], "source": m["source"], "call": m["call_id"],
+             "short_code": m["short_code"], "created": _iso_in(m["created"], tz),
+             "updated": _iso_in(m["updated"], tz), "acknowledged": m["acknowledged_at"] is not None,
+             "acknowledged_at": _iso_in(m["acknowledged_at"], tz), "acknowledged_by": m["acknowledged_by"],
+             "acknowledged_via": m["acknowledged_via"], "filed": m["filed_at"] is not None} for m in rows]
 
 
 LIST_COLUMNS = ("pk", "caller", "callback_number", "caller_name", "urgency", "category", "fields", "language",
@@ -101,7 +122,7 @@ class MessageList(ApiListView):
         if etag.matches(request, tag):
             return etag.not_modified(tag)  # no page query at all
         page = self.paginate_queryset(found.values(*LIST_COLUMNS))  # dicts: no model instances to build
-        response = self.get_paginated_response(MessageOut(page, many=True).data)
+        response = self.get_paginated_response(message_rows_out(page))
         response["ETag"] = tag
         return response
 

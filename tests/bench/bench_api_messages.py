@@ -8,6 +8,10 @@ key's and the client's rate limits in Redis, computes the list's ETag and serial
 The baseline, measured in the same run against the same server on the same client host:
 GET /ping behind the same middleware, in blocks taking turns with the API's (the machine is
 shared; its speed drifts). Targets: at least half the baseline's throughput, p99 under 100 ms.
+
+``BENCH_BASELINE_TREE=<dir>`` (a copy of the repository with the previous code) starts a second
+server from that tree, on the same database, and its API blocks take turns with this code's:
+a change measured against the code before it in the same run.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ BLOCK = int(os.getenv("BENCH_BLOCK", "500"))
 CONCURRENCY = int(os.getenv("BENCH_CONCURRENCY", "20"))
 HOST = "benchapi.localhost"
 MESSAGES = 2000
+API_LABEL = "GET /api/v1/messages?limit=50"
+BEFORE_LABEL = "the code before, same request"
 
 
 async def _load(port: int, path: str, headers: dict, count: int) -> tuple[float, list[float]]:
@@ -100,32 +106,49 @@ def main() -> None:
         workers = os.getenv("BENCH_WORKERS", "4")
         process = subprocess.Popen(http_server(port, workers=workers), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                    stderr=sys.stderr)
+        processes = [process]
+        tree = os.getenv("BENCH_BASELINE_TREE", "")
+        if tree:  # the previous code's server, for the A/B (its blocks take turns with ours)
+            before_port = free_port()
+            processes.append(subprocess.Popen(http_server(before_port, workers=workers), cwd=tree,
+                                              env={**env, "PYTHONPATH": tree}, stdout=subprocess.DEVNULL,
+                                              stderr=sys.stderr))
         print(f"  server: {os.getenv('BENCH_SERVER', 'wsgi')} with {workers} workers, {MESSAGES} messages, "
-              f"{REQUESTS} requests each at {CONCURRENCY} concurrent, in blocks of {BLOCK} taking turns",
-              file=sys.stderr)
+              f"{REQUESTS} requests each at {CONCURRENCY} concurrent, in blocks of {BLOCK} taking turns"
+              + (f"; the code before from {tree}" if tree else ""), file=sys.stderr)
         try:
-            _wait_for(port)
             api = ("/api/v1/messages?limit=50", {"Host": HOST, "Authorization": f"Bearer {plain}"})
             ping = ("/ping", {"Host": HOST})
-            for path, headers in (ping, api):  # warm every worker
-                asyncio.run(_load(port, path, headers, 400))
-            blocks: dict[str, list] = {"baseline /ping": [], "GET /api/v1/messages?limit=50": []}
+            runs = {"baseline /ping": (port, ping), API_LABEL: (port, api)}
+            if tree:
+                runs[BEFORE_LABEL] = (before_port, api)
+            for each_port, (path, headers) in runs.values():  # warm every worker
+                _wait_for(each_port)
+                asyncio.run(_load(each_port, path, headers, 400))
+            blocks: dict[str, list] = {label: [] for label in runs}
             done = 0
             for number in range(0, REQUESTS, BLOCK):
-                for label, (path, headers) in zip(blocks, (ping, api)):
-                    blocks[label].append(asyncio.run(_load(port, path, headers, min(BLOCK, REQUESTS - number))))
+                for label, (each_port, (path, headers)) in runs.items():
+                    blocks[label].append(asyncio.run(_load(each_port, path, headers,
+                                                           min(BLOCK, REQUESTS - number))))
                 done += min(BLOCK, REQUESTS - number)
                 progress(done, REQUESTS, "blocks")
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            for each in processes:
+                each.terminate()
+            for each in processes:
+                each.wait(timeout=20)
     figures = {label: _figures(b) for label, b in blocks.items()}
     for label, f in figures.items():
         print(f"  {label:<32} {f['rps']:7.0f} req/s  p50 {f['p50']:6.1f} ms  p99 {f['p99']:6.1f} ms")
-    real, base = figures["GET /api/v1/messages?limit=50"], figures["baseline /ping"]
+    real, base = figures[API_LABEL], figures["baseline /ping"]
     ratio = real["rps"] / base["rps"]
     print(f"  API / baseline: {ratio:.2f} x req/s ({'met' if ratio >= 0.5 else 'MISSED'} half-baseline; "
           f"p99 < 100 ms {'met' if real['p99'] < 100 else 'MISSED'})")
+    if BEFORE_LABEL in figures:
+        print(f"  the code before / baseline: {figures[BEFORE_LABEL]['rps'] / base['rps']:.2f} x req/s")
+    with open("/proc/loadavg") as load:
+        print(f"  load average at the end: {' '.join(load.read().split()[:3])}")
 
 
 if __name__ == "__main__":
