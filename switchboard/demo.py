@@ -16,7 +16,7 @@ from calendars.demo import calendars_demo_seed
 from campaigns.demo import campaigns_demo_seed
 from compliance.demo import compliance_demo_seed
 from portal.demo import portal_demo_seed
-from reports.demo import history_demo_seed
+from reports.demo import history_demo_seed, presence_demo_seed
 from tenants import selectors, services
 from tenants.models import Client, Role, User
 
@@ -175,6 +175,7 @@ def demo_seed() -> dict[str, Client]:
     for client in clients.values():
         portal_demo_seed(client)
         history_demo_seed(client.schema_name)  # a few weeks of calls for the reports (and billing)
+    presence_demo_seed()  # the agents' presence around those calls, across clients: occupancy
     return clients
 
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from answering.acd.models import AgentPresence, CallSession, TwilioAccount
+from answering.acd.models import AgentPresence, CallSession, PresenceInterval, TwilioAccount
 
 
 @admin.register(CallSession)
@@ -20,6 +20,27 @@ class CallSessionAdmin(admin.ModelAdmin):
 class AgentPresenceAdmin(admin.ModelAdmin):
     list_display = ("agent", "status", "since", "idle_since", "missed_offers", "phone_number")
     list_filter = ("status",)
+
+
+@admin.register(PresenceInterval)
+class PresenceIntervalAdmin(admin.ModelAdmin):
+    """The presence log, read-only: the database writes it (a trigger on every status change),
+    and occupancy is only true while nobody edits it by hand."""
+
+    list_display = ("agent", "status", "started", "ended")
+    list_filter = ("status",)
+    search_fields = ("agent__email",)
+    date_hierarchy = "started"
+    readonly_fields = [f.name for f in PresenceInterval._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(TwilioAccount)

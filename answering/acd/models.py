@@ -7,9 +7,10 @@ machines and the transitions allowed between states.
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, BigIntegerRangeField, DateTimeRangeField, RangeOperators
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
 from django.utils import timezone
 
 
@@ -263,3 +264,42 @@ class DialerCampaign(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.mode})"
+
+
+class PresenceInterval(models.Model):
+    """One stretch of an agent's presence in one status: the history ``AgentPresence`` does not
+    keep, for occupancy (``answering.acd.selectors.presence_seconds``).
+
+    Written by PostgreSQL, not by Python: a trigger on ``AgentPresence`` (migration
+    ``0010_presence_log``) closes the open interval and opens the next one whenever a row's
+    status changes, in the same statement — so every path that changes presence (services,
+    the dialer's conditional UPDATEs, raw SQL) is logged, and a rolled-back change leaves the
+    log as it was. ``ended`` is NULL while current: at most one such row per agent, and no two
+    intervals of an agent overlap (both held by the database).
+    """
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=12, choices=AgentPresence.Status.choices)
+    started = models.DateTimeField()
+    ended = models.DateTimeField(null=True, blank=True, help_text="Empty while this is the agent's status now.")
+
+    class Meta:
+        indexes = [models.Index(fields=["agent", "started"], name="acd_presence_log_agent")]
+        constraints = [
+            models.UniqueConstraint(fields=["agent"], condition=Q(ended__isnull=True), name="acd_presence_log_one_open"),
+            models.CheckConstraint(condition=Q(ended__isnull=True) | Q(ended__gte=models.F("started")),
+                                   name="acd_presence_log_order"),
+            # The agent's part is an overlap of one-point ranges, not ``agent_id WITH =``: no
+            # btree_gist extension needed (see calendars.models for why).
+            ExclusionConstraint(
+                name="acd_presence_log_no_overlap",
+                expressions=[(Func(F("agent"), F("agent"), Value("[]"), function="int8range",
+                                   output_field=BigIntegerRangeField()), RangeOperators.OVERLAPS),
+                             # An open interval's upper bound is NULL: unbounded, so nothing may start after it.
+                             (Func(F("started"), F("ended"), Value("[)"), function="tstzrange",
+                                   output_field=DateTimeRangeField()), RangeOperators.OVERLAPS)],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} — {self.status} from {self.started:%Y-%m-%d %H:%M:%S}"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import zoneinfo
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from answering.acd.models import AgentPresence, CallSession
+from answering.acd.models import AgentPresence, CallSession, PresenceInterval
 from answering.models import CallRecord, MenuOption, Message, ScriptVersion, Team
 from answering.oncall.selectors import on_call_at
 from answering.scripts.rendering import ScriptContext, script_render
@@ -208,3 +211,92 @@ def queue_snapshot(client: Client) -> dict:
                        "waited": round(s.wait_seconds(now)), "state": s.state,
                        "queued_at": s.queued_at.isoformat() if s.queued_at else None}
                       for s in waiting]}
+
+
+# Presence history (the log ``PresenceInterval``, written by the database on every change).
+# Logged in: there to take calls — waiting, ringing, talking or wrapping up. A break, away
+# (missed offers, console lost) and offline are not: nobody can be offered a call then.
+Status = AgentPresence.Status
+LOGGED_IN = (Status.AVAILABLE, Status.OFFERED, Status.ON_CALL, Status.WRAP_UP)
+HANDLING = (Status.ON_CALL, Status.WRAP_UP)
+
+
+def _local_midnights(start: dt.datetime, end: dt.datetime, tz: zoneinfo.ZoneInfo) -> list[dt.datetime]:
+    """Every local midnight from the one on or before ``start`` to the first after ``end``, as
+    instants: local days are 23 or 25 hours long on the days the clocks change."""
+    day = start.astimezone(tz).date()
+    last = end.astimezone(tz).date() + dt.timedelta(days=1)
+    edges = []
+    while day <= last:
+        edges.append(dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC))
+        day += dt.timedelta(days=1)
+    return edges
+
+
+def presence_seconds(*, agent_ids: list[int] | None, start: dt.datetime, end: dt.datetime,
+                     zone: str | zoneinfo.ZoneInfo) -> dict[tuple[int, dt.date], dict[str, float]]:
+    """Seconds each agent spent in each status over ``[start, end)``, by local day in ``zone``:
+    ``{(agent_id, day): {status: seconds}}``. Intervals are clipped to the window; the open one
+    counts up to now; an interval across local midnight is split between its days. Only days
+    with presence appear; ``agent_ids=None`` means every agent."""
+    tz = zone if isinstance(zone, zoneinfo.ZoneInfo) else zoneinfo.ZoneInfo(zone)
+    now = timezone.now()
+    end = min(end, now)
+    out: dict[tuple[int, dt.date], dict[str, float]] = {}
+    if end <= start:
+        return out
+    rows = PresenceInterval.objects.filter(started__lt=end).filter(Q(ended__isnull=True) | Q(ended__gt=start))
+    if agent_ids is not None:
+        rows = rows.filter(agent_id__in=agent_ids)
+    edges = _local_midnights(start, end, tz)
+    for agent_id, status, started, ended in rows.values_list("agent_id", "status", "started", "ended"):
+        lo, hi = max(started, start), min(ended or now, end)
+        i = bisect.bisect_right(edges, lo) - 1  # the local day ``lo`` falls in
+        while lo < hi:
+            upto = min(hi, edges[i + 1])
+            day = edges[i].astimezone(tz).date()
+            bucket = out.setdefault((agent_id, day), {})
+            bucket[status] = bucket.get(status, 0.0) + (upto - lo).total_seconds()
+            lo, i = upto, i + 1
+    return out
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """One agent's day (or period): handled and logged-in seconds, and their ratio."""
+
+    handled: float  # on a call + wrap-up, for every client the agent serves
+    logged_in: float  # available, ringing, on a call, wrap-up
+    seconds: dict[str, float]  # every status, break and away included
+
+    @property
+    def occupancy(self) -> float | None:
+        """(Talk + wrap-up) ÷ logged-in time; None when the agent was not logged in."""
+        return self.handled / self.logged_in if self.logged_in else None
+
+
+def occupancy_of(seconds: dict[str, float]) -> Occupancy:
+    return Occupancy(sum(seconds.get(s, 0.0) for s in HANDLING), sum(seconds.get(s, 0.0) for s in LOGGED_IN),
+                     dict(seconds))
+
+
+def occupancy_by_agent(agent_ids: list[int] | None, start: dt.datetime, end: dt.datetime,
+                       zone: str | zoneinfo.ZoneInfo) -> dict[tuple[int, dt.date], Occupancy]:
+    """True occupancy per agent and local day over ``[start, end)``, from the presence log:
+    time on a call or in wrap-up ÷ time logged in (not on break, away or offline). It spans
+    every client the agent served — platform data, for supervisors: a client's own report
+    shows its agents' handled time for that client only, never this."""
+    return {key: occupancy_of(seconds)
+            for key, seconds in presence_seconds(agent_ids=agent_ids, start=start, end=end, zone=zone).items()}
+
+
+def occupancy_totals(days: dict[tuple[int, dt.date], Occupancy]) -> dict[int | None, Occupancy]:
+    """The days summed per agent, and over everyone (key None): sums of seconds, never an
+    average of ratios."""
+    sums: dict[int | None, dict[str, float]] = {}
+    for (agent_id, _day), one in days.items():
+        for key in (agent_id, None):
+            bucket = sums.setdefault(key, {})
+            for status, seconds in one.seconds.items():
+                bucket[status] = bucket.get(status, 0.0) + seconds
+    return {key: occupancy_of(seconds) for key, seconds in sums.items()}
