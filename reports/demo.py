@@ -17,6 +17,7 @@ import zoneinfo
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from answering.acd.models import PresenceInterval
 from answering.models import CallRecord, Message
 from calendars.models import Appointment, AppointmentEvent, AppointmentType, Calendar
 from tenants.models import Client, Role, User
@@ -55,6 +56,82 @@ def history_demo_seed(slug: str, weeks: int = 4, *, today: dt.date | None = None
             _messages(slug, calls, rng)
             _appointments(tz, today, weeks, rng)
         return len(calls)
+
+
+DEMO_AGENTS = tuple(sorted({email for emails in AGENTS.values() for email in emails}))
+# How the demo's agents work around their calls (presence_demo_seed): they log in a little before
+# a call after a long gap, take a break in a middling one, log out in a long one.
+LOGIN_BEFORE, LOGOUT_AFTER = dt.timedelta(minutes=20), dt.timedelta(minutes=15)
+BREAK_GAP, LOGOUT_GAP = dt.timedelta(minutes=50), dt.timedelta(hours=2)
+
+
+def presence_demo_seed(weeks: int = 4, *, today: dt.date | None = None, emails: tuple[str, ...] = DEMO_AGENTS) -> int:
+    """The demo agents' presence log over the seeded history (``history_demo_seed`` of every
+    client first: an agent's presence spans the clients they serve), so occupancy means
+    something: on a call and in wrap-up exactly when the call records say, available between
+    calls, a break in a gap of 50 minutes, logged out in one of two hours. Returns the
+    intervals written. Idempotent: an agent with any closed interval before the history's end
+    is left alone; an open one begun earlier (the current status) now begins where the
+    seeded history ends."""
+    today = today or dt.date.today()
+    since = dt.datetime.combine(today - dt.timedelta(days=weeks * 7 + 1), dt.time(0), tzinfo=dt.UTC)
+    agents = {u.pk: [] for u in User.objects.filter(email__in=emails)}
+    for client in Client.objects.exclude(schema_name="public"):
+        with schema_context(client.schema_name):
+            agents_calls = (CallRecord.objects.filter(call_sid__startswith=PREFIX, agent_id__in=agents,
+                                                      answered_at__gte=since, ended_at__isnull=False)
+                            .values_list("agent_id", "answered_at", "ended_at", "wrap_up_seconds"))
+            for agent_id, answered, ended, wrap in agents_calls:
+                agents[agent_id].append((answered, ended, ended + dt.timedelta(seconds=wrap or 0)))
+    rows = []
+    with transaction.atomic():
+        for agent_id, calls in agents.items():
+            if not calls:
+                continue
+            stretches = _presence_stretches(sorted(calls))
+            history_end = stretches[-1][2]
+            if PresenceInterval.objects.filter(agent_id=agent_id, started__lt=history_end,
+                                               ended__isnull=False).exists():
+                continue
+            PresenceInterval.objects.filter(agent_id=agent_id, ended__isnull=True, started__lt=history_end).update(
+                started=history_end)
+            rows += [PresenceInterval(agent_id=agent_id, status=status, started=start, ended=end)
+                     for status, start, end in stretches]
+        PresenceInterval.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def _presence_stretches(calls: list[tuple[dt.datetime, dt.datetime, dt.datetime]]) -> list[tuple]:
+    """``(status, start, end)`` back to back around one agent's calls (answered, ended, wrap-up
+    end) in order; a call answered before the last one's wrap-up ended (the seeded history
+    draws agents at random) starts when the agent was free."""
+    out: list[tuple] = []
+
+    def add(status: str, start: dt.datetime, end: dt.datetime) -> None:
+        if end > start:
+            out.append((status, start, end))
+
+    free = None
+    for answered, ended, wrapped in calls:
+        if free is not None and answered < free:
+            answered, ended, wrapped = free, max(ended, free), max(wrapped, free)
+        if free is None:
+            add("available", answered - LOGIN_BEFORE, answered)
+        elif answered - free > LOGOUT_GAP:
+            add("available", free, free + LOGOUT_AFTER)
+            add("offline", free + LOGOUT_AFTER, answered - LOGIN_BEFORE)
+            add("available", answered - LOGIN_BEFORE, answered)
+        elif answered - free > BREAK_GAP:
+            add("available", free, free + dt.timedelta(minutes=10))
+            add("break", free + dt.timedelta(minutes=10), answered - dt.timedelta(minutes=10))
+            add("available", answered - dt.timedelta(minutes=10), answered)
+        else:
+            add("available", free, answered)
+        add("on_call", answered, ended)
+        add("wrap_up", ended, wrapped)
+        free = max(wrapped, ended)
+    add("available", free, free + LOGOUT_AFTER)
+    return out
 
 
 def _number(rng: random.Random, area: str) -> str:

@@ -24,12 +24,14 @@ offered. A *short abandon* is a caller who hung up in the queue before the clien
 nor abandoned — a misdial is not the service's fault. The threshold ``T`` is the client's
 ``service_level_seconds`` (default 20 s), "within" meaning a wait of at most T.
 
-**Occupancy** needs the time agents were logged in, and no history of presence is kept
-(``AgentPresence`` holds only the current state). So it is defined over what the records
-hold: for each agent and local day, handled time (talk + wrap-up) ÷ the agent's *working span*
-that day, from answering the first call to the end of the last wrap-up. It overstates true
-occupancy (idle time before the first call and after the last is not seen) and is not
-defined by hour. Outbound *agent hours* are the same span over an agent's attempts.
+**Occupancy** is true occupancy, from the presence log (``answering.acd.models.PresenceInterval``,
+written by the database on every change of an agent's status): time on a call or in wrap-up ÷
+time logged in (available, ringing, on a call, wrap-up; not break, away or offline), per agent
+and local day, over every client the agent served (``answering.acd.selectors.occupancy_by_agent``).
+An agent's time is shared by clients, so it is the platform's figure (the cross-client report):
+a client's own report leaves it empty and shows its agents' talk, wrap-up and handle time for
+that client only. ``span_total`` (first answer to last wrap-up end, per agent and day) is still
+counted; outbound *agent hours* are that span over an agent's attempts.
 
 **Outbound** (``campaigns.models.CallAttempt``): dials, answers and the person/machine split
 are ``campaigns.selectors``' definitions (``DIALED``, ``ANSWERED``, ``PERSON``), as are the
@@ -58,6 +60,7 @@ from answering.models import AnsweringSettings, CallRecord, Message
 from calendars.models import Appointment, AppointmentEvent
 from campaigns.models import CallAttempt, Campaign, Disposition
 from campaigns.selectors import ANSWERED, DIALED, PERSON, CampaignFigures, campaign_figures
+from reports import cache
 
 GROUPINGS = ("day", "hour", "agent", "campaign")
 MAX_DAYS = 366
@@ -183,8 +186,10 @@ def average_handle_time(c: Counts) -> float | None:
 
 
 def occupancy(c: Counts) -> float | None:
-    """Talk + wrap-up ÷ the agents' working spans (first answer to last wrap-up end, per agent and day)."""
-    return _ratio(c["handled_total"], c["span_total"]) if c.get("span_total") is not None else None
+    """Time on a call or in wrap-up ÷ time logged in (available, ringing, on a call, wrap-up — not
+    break, away or offline), from the presence log, over every client the agents served: the
+    cross-client report's figure; a client's own report leaves it empty."""
+    return _ratio(c.get("presence_handled"), c.get("presence_logged_in"))
 
 
 def messages_taken(c: Counts) -> int:
@@ -457,25 +462,38 @@ def outbound_groups(period: Period, unit: str, *, fine: bool = True) -> list[dic
     return list(out.values())
 
 
-def message_counts(period: Period, by: str | None) -> dict:
-    """Messages taken in the period by key: one query, grouped by what a message is
-    (acknowledged or not, a dispatch or not) with plain sums, folded here."""
+def message_groups(period: Period, unit: str, *, by_agent: bool = True) -> list[dict]:
+    """Messages taken per local ``unit`` (day or hour) and, ``by_agent``, per agent: one query,
+    grouped by what a message is (acknowledged or not, a dispatch or not) with plain sums, folded
+    here into a row per bucket and agent."""
     messages = Message.objects.filter(created__gte=period.starts_at, created__lt=period.ends_at)
-    fields = _by_time(period, by, "created") or ([("key", F("agent_id"))] if by == "agent" else [])
+    fields = _by_time(period, unit, "created") + ([("g_agent", F("agent_id"))] if by_agent else [])
     fields += [("acked", ExpressionWrapper(Q(acknowledged_at__isnull=False), output_field=BooleanField())),
                ("dispatch", ExpressionWrapper(Q(end_action="dispatch"), output_field=BooleanField()))]
     groups = _grouped(messages, fields, n=Count("id"), ack=Sum(RawSQL(
         "EXTRACT(EPOCH FROM acknowledged_at - created)::float8", [], output_field=FloatField())))
     out: dict = {}
-    for group in groups:
-        ((key, g),) = _keyed(period, by, [group]).items()
-        row = out.setdefault(key, {"messages": 0, "acknowledged": 0, "ack_total": 0.0, "dispatches": 0})
+    for g in groups:
+        agent = g.get("g_agent")
+        row = out.setdefault((g["bucket"], agent), {"bucket": g["bucket"], "g_agent": agent, "messages": 0,
+                                                    "acknowledged": 0, "ack_total": 0.0, "dispatches": 0})
         row["messages"] += g["n"]
         row["dispatches"] += g["n"] if g["dispatch"] else 0
         if g["acked"]:
             row["acknowledged"] += g["n"]
             row["ack_total"] += g["ack"] or 0
-    return out
+    return list(out.values())
+
+
+def message_counts(period: Period, by: str | None) -> dict:
+    """Messages taken in the period by key (day, hour, agent; else one row): the day's or
+    hour's groups of ``message_groups``, closed days from the cache, summed by the key."""
+    unit = "hour" if by == "hour" else "day"
+    groups = cache.day_groups(period, "messages", unit, lambda p: message_groups(p, unit, by_agent=unit == "day"))
+    keys = _bucket_keys(period, unit)
+    key = {"day": lambda g: keys[g["bucket"] - 1], "hour": lambda g: keys[g["bucket"] - 1],
+           "agent": lambda g: g["g_agent"]}.get(by, lambda g: None)
+    return _fold(groups, key, ("messages", "acknowledged", "ack_total", "dispatches"))
 
 
 def appointment_counts(period: Period, by: str | None) -> dict:
@@ -530,8 +548,9 @@ def _fold(groups: list[dict], key, names: tuple[str, ...]) -> dict:
     for g in groups:
         row = out.setdefault(key(g), {})
         for name in names:
-            if g.get(name) is not None:
-                row[name] = row.get(name, 0) + g[name]
+            value = g.get(name)  # once: a month is a few thousand groups, each a dozen names
+            if value is not None:
+                row[name] = row.get(name, 0) + value
     return out
 
 
@@ -541,12 +560,33 @@ OUTBOUND = ("dials", "answers", "person", "connected", "outbound_abandoned", "co
             "agent_dials")
 
 
+def _inbound_kept(period: Period, unit: str, *, threshold: int, short: int) -> list[dict]:
+    """``inbound_groups`` (per agent by day, not by hour), closed days read from the cache."""
+    return cache.day_groups(period, "inbound", unit, lambda p: inbound_groups(
+        p, unit, threshold=threshold, short=short, by_agent=unit == "day"), params=f"{threshold}:{short}")
+
+
+def _outbound_kept(period: Period, unit: str) -> list[dict]:
+    """``outbound_groups`` (per agent and campaign by day, not by hour), closed days from the
+    cache; which dispositions are a success is part of the key."""
+    return cache.day_groups(period, "outbound", unit, lambda p: outbound_groups(p, unit, fine=unit == "day"),
+                            params=_successes())
+
+
+def _successes() -> str:
+    """The dispositions that count as a success, as a short key (one small query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT md5(COALESCE(string_agg(id::text, ',' ORDER BY id), '')) FROM "
+                       f"{connection.ops.quote_name(Disposition._meta.db_table)} WHERE success")
+        return cursor.fetchone()[0]
+
+
 def _inbound_and_outbound(period: Period, by: str | None, *, threshold: int, short: int) -> tuple[dict, dict]:
     """{key: counts} for ``by`` and the period's total, from two scans (four by hour: the
     spans need agent-days)."""
     days = _bucket_keys(period, "day")
-    calls = inbound_groups(period, "day", threshold=threshold, short=short)
-    attempts = outbound_groups(period, "day")
+    calls = _inbound_kept(period, "day", threshold=threshold, short=short)
+    attempts = _outbound_kept(period, "day")
     total_keys = lambda g: None
     total = {**_fold(calls, total_keys, (*INBOUND, "handled_agent")).get(None, {}),
              **_fold(attempts, total_keys, OUTBOUND).get(None, {})}
@@ -556,9 +596,8 @@ def _inbound_and_outbound(period: Period, by: str | None, *, threshold: int, sho
     if by == "hour":
         hours = _bucket_keys(period, "hour")
         rows = {}
-        _merge(rows, [_keyed(period, "hour", inbound_groups(period, "hour", threshold=threshold, short=short,
-                                                            by_agent=False)),
-                      _keyed(period, "hour", outbound_groups(period, "hour", fine=False))])
+        _merge(rows, [_keyed(period, "hour", _inbound_kept(period, "hour", threshold=threshold, short=short)),
+                      _keyed(period, "hour", _outbound_kept(period, "hour"))])
         return {h: rows.get(h, {}) for h in hours}, total
     key = {"day": lambda g: days[g["bucket"] - 1] if 0 < g["bucket"] <= len(days) else None,
            "agent": lambda g: g["g_agent"], "campaign": lambda g: g.get("g_campaign")}.get(by, total_keys)

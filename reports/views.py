@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_tenants.utils import schema_context
 
+from answering.acd import selectors as acd_selectors
 from reports import charts, exports, figures
 from reports.forms import ReportForm
-from tenants.models import Client, Role
+from tenants.models import Client, Role, User
 
 ALLOWED = (Role.SUPERVISOR, Role.PLATFORM_ADMIN)
 
@@ -55,10 +56,27 @@ def _platform_report(request: HttpRequest) -> dict:
     for row in rows:
         for name in (*figures.COUNTS, *figures.SPANS):
             totals[name] = totals.get(name, 0) + (row.counts.get(name) or 0)
+    # Occupancy is the agents' across every client (the presence log): platform-wide only.
+    agents, everyone = _agents_occupancy(period)
+    if everyone is not None:
+        totals.update(presence_handled=everyone.handled, presence_logged_in=everyone.logged_in)
     report = figures.Report(period, None, rows, figures.Row(None, "All clients", totals, figures.figures_of(totals)),
                             0, 0, 0)
     return {"report": report, "rows": rows, "clients": clients, "form": form, "client": None,
-            "query": form.query(period, "day"), "row_header": "Client"}
+            "query": form.query(period, "day"), "row_header": "Client", "agents": agents}
+
+
+def _agents_occupancy(period: figures.Period) -> tuple[list[dict], acd_selectors.Occupancy | None]:
+    """Each agent's presence over the period (the platform's local days) and everyone's total."""
+    per_agent = acd_selectors.occupancy_totals(
+        acd_selectors.occupancy_by_agent(None, period.starts_at, period.ends_at, period.tz))
+    everyone = per_agent.pop(None, None)
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=per_agent)}
+    rows = [{"name": names.get(pk, pk), "hours": {s: one.seconds.get(s, 0) / 3600 for s in
+                                                   ("available", "on_call", "wrap_up", "break", "away")},
+             "logged_in": one.logged_in / 3600, "occupancy": one.occupancy}
+            for pk, one in per_agent.items()]
+    return sorted(rows, key=lambda r: str(r["name"])), everyone
 
 
 @login_required
