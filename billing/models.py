@@ -53,10 +53,11 @@ class StatementItem(models.Model):
         ATTEMPT = "attempt", "Outbound attempt"
         FEE = "fee", "Base fee"
 
-    # No database constraints on the two keys: a statement writes a row per call (100,000 a
-    # month for a big client) and PostgreSQL checks a foreign key row by row at commit, which
-    # cost more than the whole build. The builder writes items only from rows it reads in the
-    # same transaction, and PROTECT / CASCADE still hold in the ORM.
+    # No database constraints on the two keys, decided (docs/billing.md): a build from nothing
+    # writes a row per call (100,000 a month for a big client, 2 million in a billing run) and
+    # PostgreSQL checks a foreign key row by row at commit, 3–5 s a big month. The builder writes
+    # items only from rows it reads in the same transaction, and PROTECT / CASCADE hold in the
+    # ORM (a call an item names is not deleted: tests/billing/test_rebuild.py).
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="items", db_constraint=False,
                                   db_index=False)  # the index below leads with it
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -73,10 +74,18 @@ class StatementItem(models.Model):
     billed_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="After free calls and rounding.")
     included_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Of those, covered by included minutes.")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
+    # The call record's times as this agent item counted them (talk net of hold, hold, wrap-up).
+    # A rebuild compares them with the record to find the first call that changed, and rewrites
+    # the draft only from there on (billing/services.py).
+    talk_seconds = models.PositiveIntegerField(null=True, blank=True)
+    hold_seconds = models.PositiveIntegerField(null=True, blank=True)
+    wrap_up_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]
-        indexes = [models.Index(fields=["statement", "kind", "occurred_at"], name="billing_item_statement")]
+        indexes = [models.Index(fields=["statement", "kind", "occurred_at"], name="billing_item_statement"),
+                   # A statement's pages in order (the portal's "Everything"), without sorting the month.
+                   models.Index(fields=["statement", "occurred_at", "id"], name="billing_item_order")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.reference or self.source_id}: {self.amount}"

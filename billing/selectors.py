@@ -5,7 +5,9 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterator
 
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 
 from billing.models import Statement, StatementItem
 from billing.platform.models import BillingRun
@@ -22,6 +24,25 @@ def statement_list() -> QuerySet[Statement]:
 def statement_items(statement: Statement, kind: str = "") -> QuerySet[StatementItem]:
     items = statement.items.order_by("occurred_at", "id")
     return items.filter(kind=kind) if kind else items
+
+
+class _CountedPaginator(Paginator):
+    """Pages of a statement's items, counted from the statement's summary (written from the
+    items in the build's transaction) instead of counting a month of rows on every page."""
+
+    def __init__(self, object_list, per_page: int, *, known_count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = known_count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def statement_page(statement: Statement, kind: str = "", *, per_page: int) -> Paginator:
+    """The statement's items in order (of one kind when given), for pages of ``per_page``."""
+    known = statement.summary.get(kind, {}).get("items", 0) if kind else statement.item_count
+    return _CountedPaginator(statement_items(statement, kind), per_page, known_count=known)
 
 
 def statement_csv_rows(statement: Statement, *, batch: int = 5000) -> Iterator[list]:

@@ -3,9 +3,9 @@ its call (a link to that call in the call log), the totals, and a CSV for invoic
 
 For the client's admins (``admin_only``): a bill is the organisation's business, not every
 user's. Statements are read in the host's schema, so another client's ids are not found (404).
-The current month's draft is rebuilt when the page is opened and it is more than five minutes
-old (a few set-based queries, see billing/services.py), and on "Rebuild"; an issued statement
-never changes.
+The current month's draft is brought up to date when the page is opened and it is more than
+five minutes old (only what changed is rewritten, see billing/services.py), and on "Rebuild";
+an issued statement never changes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages as flash
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -34,7 +33,7 @@ def _current(request: HttpRequest) -> tuple[Statement | None, str]:
     client = request.host_client
     period = str(period_current(client))
     existing = Statement.objects.filter(period=period).first()
-    # A fresh draft is shown as it is: a big client's month is seconds of work, not for every view.
+    # A fresh draft is shown as it is: bringing a big month up to date is a few hundred ms, not for every view.
     if existing is not None and (not existing.is_draft
                                  or timezone.now() - existing.built_at < timedelta(seconds=DRAFT_FRESH_SECONDS)):
         return existing, ""
@@ -71,7 +70,7 @@ def statement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     kind = request.GET.get("kind", "")
     if kind and kind not in StatementItem.Kind.values:
         kind = ""
-    page = Paginator(selectors.statement_items(statement, kind), ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    page = selectors.statement_page(statement, kind, per_page=ITEMS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "portal/billing_statement.html", {
         "active": "billing", "statement": statement, "page": page, "kind": kind, "kinds": _kinds(statement),
         "time_zone": statement.time_zone})

@@ -1,8 +1,15 @@
 """Usage billing's figures (issue #19).
 
-1. A month's statement (``billing.services.statement_build``) for a client with 100,000 calls
-   in the month: p50 / p99, against a plain aggregate query over the same rows in the same run
-   (``count`` and ``sum`` of the month's answered calls). Target: under 1 s.
+1. A month's statement for a client with 100,000 calls in the month, against a plain aggregate
+   query over the same rows in the same run (``count`` and ``sum`` of the month's answered
+   calls). Target: p99 under 1 s. What is timed is what a client waits for when they open the
+   current statement (``portal/billing.py``): the draft brought up to date
+   (``billing.services.statement_build``) after five minutes of traffic — a dozen new calls in
+   the month's last ten minutes, one of them still in progress, the previous one in progress
+   now finished, and one call of the last hour whose wrap-up changed — then the statement's
+   first page of items (the page's count is the statement's). Also reported, not the target: a
+   build from nothing (the month's first build, or after a plan change; ``full=True``) and a
+   rebuild after a change to a call on the month's first day (every item after it rewritten).
 2. The billing run (``billing.services.billing_run``) over 500 clients with 2,000 calls each:
    total time. Target: under 60 s. Only the run is timed; the 500 schemas are provisioned
    (cloned from the template schema) and filled with one INSERT … SELECT each beforehand.
@@ -10,7 +17,8 @@
    which then skips the set-up.
 
 Run with services up: `python tests/bench/bench_billing.py` (`BENCH_PART=statement` or `run`
-for one part; `BENCH_RUNS` statement builds, default 30; `BENCH_CLIENTS`, default 500).
+for one part; `BENCH_RUNS` opened statements, default 30; `BENCH_FULL_RUNS` full builds and
+early changes, default 5; `BENCH_CLIENTS`, default 500).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from contextlib import contextmanager
 from _django import _with_database, bench_database, progress
 
 RUNS = int(os.getenv("BENCH_RUNS", "30"))
+FULL_RUNS = int(os.getenv("BENCH_FULL_RUNS", "5"))
 CLIENTS = int(os.getenv("BENCH_CLIENTS", "500"))
 KEEP = os.getenv("BENCH_KEEP", "0") == "1"
 PART = os.getenv("BENCH_PART", "")
@@ -56,6 +65,33 @@ WHERE arrived_at >= %s AND arrived_at < %s AND answered_at IS NOT NULL AND outco
 """
 
 
+# Five minutes of a busy client's traffic ``now`` (the month's last call so far): a dozen calls
+# in the ten minutes before (one still in progress), the one left in progress last time now
+# finished, and one call of the last hour with its wrap-up changed.
+TRAFFIC_SQL = """
+WITH finished AS (
+    UPDATE answering_callrecord SET outcome = 'answered', talk_seconds = 95, wrap_up_seconds = 12,
+                                    ended_at = answered_at + interval '95 seconds'
+    WHERE outcome = 'in_progress'
+), rewrapped AS (
+    UPDATE answering_callrecord SET wrap_up_seconds = COALESCE(wrap_up_seconds, 0) + 1
+    WHERE id = (SELECT id FROM answering_callrecord WHERE answered_at IS NOT NULL AND outcome = 'answered'
+                  AND arrived_at >= %(now)s::timestamptz - interval '1 hour' AND arrived_at < %(now)s::timestamptz
+                ORDER BY md5(id::text || %(round)s) LIMIT 1)
+)
+INSERT INTO answering_callrecord
+    (call_sid, caller, number_dialed, language, menu_choice, priority, arrived_at, queued_at, answered_at, ended_at,
+     wait_seconds, talk_seconds, hold_seconds, wrap_up_seconds, outcome, recording_sid, recording_url, disposition,
+     caller_hung_up, draft)
+SELECT 'CAtraffic' || %(round)s || '-' || n, '+12125559999', '+12125550111', 'en', '', 0,
+       at, at + interval '9 seconds', at + interval '14 seconds', at + interval '74 seconds', 5,
+       CASE WHEN n = 12 THEN NULL ELSE 60 END, NULL, CASE WHEN n = 12 THEN NULL ELSE 7 END,
+       CASE WHEN n = 12 THEN 'in_progress' ELSE 'answered' END, '', '', '', false, '{}'::jsonb
+FROM (SELECT n, %(now)s::timestamptz - interval '10 minutes' + (n * 47 %% 600) * interval '1 second' AS at
+      FROM generate_series(1, 12) AS n) AS traffic
+"""
+
+
 def pct(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, round(p * len(ordered)) - 1))] * 1000
@@ -81,6 +117,8 @@ def bench_statement() -> None:
         from django.db import connection
         from django_tenants.utils import schema_context
 
+        from answering.models import CallRecord
+        from billing import selectors
         from billing.platform.models import PlanAssignment
         from billing.services import Period, statement_build
         from tenants import services
@@ -92,26 +130,60 @@ def bench_statement() -> None:
             cursor.execute(CALLS_SQL.format(schema="benchbill"), {"schema": "benchbill", "calls": calls})
             cursor.execute("ANALYZE benchbill.answering_callrecord")
         start, end = Period.parse("2026-11").bounds(client.time_zone)
-        builds, plain = [], []
+        opened, plain, full, early = [], [], [], []
+
+        def aggregate() -> tuple:
+            began = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(AGGREGATE_SQL, [start, end])
+                counted = cursor.fetchone()
+            plain.append(time.perf_counter() - began)
+            return counted
+
         with schema_context("benchbill"):
-            statement = statement_build(client=client, period="2026-11")  # warm-up
+            now = CallRecord.objects.order_by("-arrived_at").values_list("arrived_at", flat=True)[0]
+            statement_build(client=client, period="2026-11")  # warm-up: the draft from nothing
             for n in range(RUNS):
-                began = time.perf_counter()
-                statement = statement_build(client=client, period="2026-11")
-                builds.append(time.perf_counter() - began)
-                began = time.perf_counter()
                 with connection.cursor() as cursor:
-                    cursor.execute(AGGREGATE_SQL, [start, end])
-                    counted = cursor.fetchone()
-                plain.append(time.perf_counter() - began)
-                progress(n + 1, RUNS, "statement builds")
+                    cursor.execute(TRAFFIC_SQL, {"now": now, "round": n})
+                began = time.perf_counter()
+                # What the portal does on opening the current statement: bring the draft up to
+                # date, then its first page of items (portal/billing.py, 100 a page).
+                statement = statement_build(client=client, period="2026-11")
+                page = selectors.statement_page(statement, per_page=100).get_page(1)
+                rows = list(page)
+                opened.append(time.perf_counter() - began)
+                assert len(rows) == 100 and page.paginator.count == statement.item_count
+                aggregate()
+                progress(n + 1, RUNS, "statements opened after five minutes of traffic")
+            for n in range(FULL_RUNS):
+                began = time.perf_counter()
+                statement_build(client=client, period="2026-11", full=True)
+                full.append(time.perf_counter() - began)
+                progress(n + 1, FULL_RUNS, "full builds")
+            for n in range(FULL_RUNS):
+                with connection.cursor() as cursor:
+                    cursor.execute("UPDATE answering_callrecord SET wrap_up_seconds = wrap_up_seconds + 1 WHERE id = "
+                                   "(SELECT id FROM answering_callrecord WHERE answered_at IS NOT NULL "
+                                   "AND arrived_at >= %s ORDER BY arrived_at LIMIT 1 OFFSET %s)", [start, n])
+                began = time.perf_counter()
+                statement_build(client=client, period="2026-11")
+                early.append(time.perf_counter() - began)
+                progress(n + 1, FULL_RUNS, "rebuilds after a change on the 1st")
+            counted = aggregate()
+            statement = statement_build(client=client, period="2026-11")
             items = statement.items.count()
-        print(f"A month's statement, {calls:,} calls ({counted[0]:,} answered), {items:,} items, "
+            assert statement.total == sum(i.amount for i in statement.items.all()) and items == statement.item_count
+        print(f"A month's statement, {counted[0]:,} answered calls of {calls + 12 * RUNS:,}, {items:,} items, "
               f"total {statement.total} {statement.currency}:")
-        print(f"  statement_build  p50 {pct(builds, .5):.0f} ms  p99 {pct(builds, .99):.0f} ms  "
-              f"(mean {statistics.mean(builds) * 1000:.0f} ms, n={RUNS})")
+        print(f"  opening it (draft brought up to date after 5 min of traffic, first page)  "
+              f"p50 {pct(opened, .5):.0f} ms  p99 {pct(opened, .99):.0f} ms  "
+              f"(mean {statistics.mean(opened) * 1000:.0f} ms, n={RUNS})")
         print(f"  plain aggregate  p50 {pct(plain, .5):.1f} ms  p99 {pct(plain, .99):.1f} ms  (same rows, same run)")
-        print(f"  target p99 < 1000 ms: {'met' if pct(builds, .99) < 1000 else 'MISSED'}")
+        print(f"  target p99 < 1000 ms: {'met' if pct(opened, .99) < 1000 else 'MISSED'}")
+        print(f"  not the target: built from nothing (full=True)  p50 {pct(full, .5):.0f} ms  "
+              f"p99 {pct(full, .99):.0f} ms (n={FULL_RUNS}); after a change to a call on the 1st  "
+              f"p50 {pct(early, .5):.0f} ms  p99 {pct(early, .99):.0f} ms (n={FULL_RUNS})")
 
 
 @contextmanager
