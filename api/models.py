@@ -19,6 +19,14 @@ class Scope(models.TextChoices):
     COMPLIANCE_WRITE = "compliance:write", "Do not call and consent: add, remove"
     ONCALL_READ = "oncall:read", "On call: read"
     ONCALL_WRITE = "oncall:write", "On call: overrides"
+    APPOINTMENTS_READ = "appointments:read", "Appointments: calendars, types, free slots, history"
+    APPOINTMENTS_WRITE = "appointments:write", "Appointments: book, reschedule, cancel"
+    WEBHOOKS_READ = "webhooks:read", "Webhook endpoints: read, delivery logs"
+    WEBHOOKS_WRITE = "webhooks:write", "Webhook endpoints: add, change, rotate secrets, send again"
+    CONTACTS_READ = "contacts:read", "Contacts and lists: read, imports' progress"
+    CONTACTS_WRITE = "contacts:write", "Contacts and lists: create lists, import"
+    CAMPAIGNS_READ = "campaigns:read", "Campaigns: read, results"
+    CAMPAIGNS_WRITE = "campaigns:write", "Campaigns: create, start, pause"
 
 
 class ApiKey(models.Model):

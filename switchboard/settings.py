@@ -92,9 +92,10 @@ TENANT_APPS = [
     "billing",  # statements, each item traced to its call record
     "api.data",  # the API's Idempotency-Key answers, beside the data they changed
     "webhooks",  # signed event webhooks: endpoints, events, deliveries (docs/webhooks.md)
+    "reports",  # the reports' cache of closed days, beside the records it counts (docs/reports.md)
 ]
 # Apps with no models of their own: pages over the apps above.
-PAGE_APPS = ["portal", "reports"]
+PAGE_APPS = ["portal"]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS] + PAGE_APPS
 
 TENANT_MODEL = "tenants.Client"
@@ -380,7 +381,8 @@ REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchboard API",
     "VERSION": "1.0.0",
-    "DESCRIPTION": "Your messages, calls, do-not-call list and on-call schedule, on your own host. "
+    "DESCRIPTION": "Your messages, calls, appointments, contacts and campaigns, do-not-call list and consents, "
+                   "on-call schedule and webhook endpoints, on your own host. "
                    "Authenticate with `Authorization: Bearer sb_…` (a key from the portal's API keys page). "
                    "Errors are RFC 9457 problem details. See docs/api.md.",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -396,6 +398,9 @@ SPECTACULAR_SETTINGS = {
 # Redis, shared by every process: api/ratelimit.py). Over it: 429 with Retry-After.
 API_RATE_PER_KEY_PER_MINUTE = envint("API_RATE_PER_KEY_PER_MINUTE", "600")
 API_RATE_PER_CLIENT_PER_MINUTE = envint("API_RATE_PER_CLIENT_PER_MINUTE", "1200")
+# Key rows cached per process, checked against a Redis generation every request (api/auth.py).
+# 0 in tests: some tests edit a key's row directly, which only a revocation's bump announces.
+API_KEY_CACHE_SECONDS = envint("API_KEY_CACHE_SECONDS", "0" if TESTING else "30")
 # What calls to the API may make the platform spend, per client per hour (api/spend.py): texts
 # sent and calls placed because of an API request (booking confirmations, campaign starts).
 # SMS and call pumping is how such APIs are abused.

@@ -1,5 +1,6 @@
 """Do not call and consent: the client's DNC list (add, remove — entries are kept), consents
-(add, list), and checking a number with the compliance gate (its decision and reasons; nothing is placed)."""
+(add, list, remove — kept, stamped revoked), and checking a number with the compliance gate (its
+decision and reasons; nothing is placed)."""
 
 from __future__ import annotations
 
@@ -187,6 +188,46 @@ class ConsentAdd(ApiView):
                 raise
             raise _number_refused(exc) from exc
         return Response(ConsentOut(consent).data, status=201)
+
+
+class ConsentRemoveIn(serializers.Serializer):
+    number = serializers.CharField(max_length=40, help_text="Any format.")
+    kind = serializers.ChoiceField(choices=Consent.Kind.choices, required=False,
+                                   help_text="Only consents of this kind; left out: every kind.")
+    reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class ConsentRemoveOut(serializers.Serializer):
+    revoked = ConsentOut(many=True, help_text="The consents revoked by this request.")
+
+
+class ConsentRemove(ApiView):
+    required_scopes = (Scope.COMPLIANCE_WRITE,)
+
+    @extend_schema(
+        operation_id="consents_remove", tags=["compliance"], summary="Withdraw a number's consent",
+        description="Its consents still in force (of `kind`, if given) are kept for the record, stamped revoked, "
+                    "and written to the audit ledger; the gate stops counting them before the next call or text. "
+                    "404 when the number has no such consent in force (so a repeat changes nothing).",
+        request=ConsentRemoveIn, parameters=[PROBLEMS["idempotency"]],
+        responses={200: ConsentRemoveOut, **problems(400, 401, 403, 404, 409, 422, 429)},
+        examples=[OpenApiExample("Withdraw", request_only=True, value={
+            "number": "+12125557777", "kind": "express_written", "reason": "Asked on the phone to stop reminders"})])
+    def post(self, request):
+        data = ConsentRemoveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        try:
+            revoked = services.consents_revoke(number=d["number"], kind=d.get("kind"), by=request.user.label,
+                                               reason=d["reason"])
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise
+            raise _number_refused(exc) from exc
+        if not revoked:
+            raise Problem(404, "no-consent", "No consent in force",
+                          "That number has no consent in force" + (f" of kind {d['kind']}." if d.get("kind") else "."))
+        return Response(ConsentRemoveOut({"revoked": revoked}).data)
 
 
 class CheckIn(serializers.Serializer):

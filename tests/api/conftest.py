@@ -17,12 +17,18 @@ from django_tenants.utils import schema_context
 from answering.models import CallRecord, Message, Override, Person, Rotation, RotationMember, Team
 from api.models import Scope
 from api.services.keys import api_key_create
+from calendars.models import Appointment, AppointmentType, Calendar, WorkingHours
+from calendars.selectors import appointment_slots
+from calendars.services.booking import appointment_book
+from campaigns.models import CallAttempt, Campaign, Contact, ContactImport, ContactList
+from campaigns.services.lifecycle import campaign_create
 from compliance.models import Consent, DncEntry
 from switchboard.redis_clients import redis_client
 from tests.conftest import BOB_HOST, CHARLIE_HOST
 
 ALL_SCOPES = list(Scope.values)
-TABLES = (Message, CallRecord, Person, Team, Override, DncEntry, Consent)
+TABLES = (Message, CallRecord, Person, Team, Override, DncEntry, Consent, Campaign, ContactList, Contact,
+          ContactImport, CallAttempt, Calendar, AppointmentType, Appointment)
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +64,57 @@ class Api:
 
 
 @dataclass
+class CampaignData:
+    """A campaign with a list, a contact called once (no answer) and a finished import."""
+
+    campaign: Campaign
+    contact_list: ContactList
+    contact: Contact
+    contact_import: ContactImport
+
+
+def make_campaign_data(*, name: str, number: str) -> CampaignData:
+    """In the current schema."""
+    campaign = campaign_create(name=f"{name} reminders", purpose="informational")
+    contact_list = ContactList.objects.create(campaign=campaign, name=f"{name}'s list")
+    contact = Contact.objects.create(campaign=campaign, list=contact_list, number=number, first_name=name,
+                                     status=Contact.Status.RETRY, attempts=1, last_outcome="no_answer")
+    CallAttempt.objects.create(campaign=campaign, contact=contact, number=number, channel="autodialed",
+                               purpose="informational", started_at=timezone.now() - timedelta(hours=1),
+                               ended_at=timezone.now() - timedelta(hours=1), outcome="no_answer")
+    job = ContactImport.objects.create(list=contact_list, filename=f"{name}.csv", data=b"", mapping={"Phone": "number"},
+                                       added_by="test", status=ContactImport.Status.DONE, rows_total=3, rows_done=3,
+                                       added=1, errors=[{"line": 3, "field": "number", "reason": f"{name}'s bad row"}],
+                                       errors_count=1, finished=timezone.now())
+    return CampaignData(campaign=campaign, contact_list=contact_list, contact=contact, contact_import=job)
+
+
+@dataclass
+class AppointmentData:
+    """A calendar open around the clock, a half-hour type asking a reason, and one booking."""
+
+    calendar: Calendar
+    type: AppointmentType
+    appointment: Appointment
+
+
+def make_appointment_data(*, name: str) -> AppointmentData:
+    """In the current schema. No number on the booking: it records no consent (the consents list stays as made)."""
+    calendar = Calendar.objects.create(name=f"{name}'s desk")
+    WorkingHours.objects.bulk_create([WorkingHours(calendar=calendar, weekday=d, start=time(0), end=time(23, 59, 59))
+                                      for d in range(7)])
+    type_ = AppointmentType.objects.create(name=f"{name} visit", duration_minutes=30, step_minutes=30,
+                                           min_notice_minutes=60, horizon_days=30,
+                                           intake_fields=[{"name": "reason", "label": "Reason", "type": "text",
+                                                           "required": True}])
+    type_.calendars.add(calendar)
+    slot = appointment_slots(type_, count=1)[0]
+    appointment = appointment_book(type_=type_, calendar=calendar, start=slot.start, by="test", name=f"{name} Patient",
+                                   answers={"reason": "Check-up"})
+    return AppointmentData(calendar=calendar, type=type_, appointment=appointment)
+
+
+@dataclass
 class Data:
     message: Message
     call: CallRecord
@@ -66,6 +123,8 @@ class Data:
     override: Override
     dnc: DncEntry
     consent: Consent
+    campaign: CampaignData | None = None
+    appointments: AppointmentData | None = None
 
 
 def _bump_sequences(schema: str, above: str) -> None:
@@ -101,7 +160,9 @@ def make_data(schema: str, *, name: str, number: str) -> Data:
         dnc = DncEntry.objects.create(number="+12125557777", source="portal", added_by="test")
         consent = Consent.objects.create(number="+12125558888", kind="express", source="web_form",
                                          obtained_at=now - timedelta(days=1))
-        return Data(message=message, call=call, person=person, team=team, override=override, dnc=dnc, consent=consent)
+        return Data(message=message, call=call, person=person, team=team, override=override, dnc=dnc, consent=consent,
+                    campaign=make_campaign_data(name=name, number=number),
+                    appointments=make_appointment_data(name=name))
 
 
 @pytest.fixture

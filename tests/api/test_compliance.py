@@ -70,3 +70,56 @@ def test_consent_add_and_list(bob_api):
         assert Consent.objects.filter(number="+12125550179").count() == 1
     refused = bob_api.post("/api/v1/consents/add", {"number": "2125550179", "kind": "forever", "source": "web_form"})
     assert {e["field"] for e in problem(refused)["errors"]} == {"kind", "obtained_at"}
+
+
+def test_consent_remove_keeps_it_revoked_and_the_gate_then_refuses(bob_api, bob_key):
+    """Informational texts need prior express consent: allowed while it stands, refused once withdrawn."""
+    def consent_missing() -> bool:
+        decision = json.loads(bob_api.get("/api/v1/compliance/check", {
+            "number": "+12125550181", "purpose": "informational", "channel": "sms"}).content)
+        return "consent_missing" in {r["code"] for r in decision["reasons"] if r["deny"]}
+
+    assert consent_missing()
+    made = json.loads(bob_api.post("/api/v1/consents/add", {
+        "number": "+12125550181", "kind": "express", "source": "web_form",
+        "obtained_at": "2026-01-05T15:00:00Z"}).content)
+    other = json.loads(bob_api.post("/api/v1/consents/add", {
+        "number": "+12125550181", "kind": "ebr_inquiry", "source": "call",
+        "obtained_at": "2026-01-05T15:00:00Z"}).content)
+    assert not consent_missing()
+    removed = bob_api.post("/api/v1/consents/remove", {"number": "(212) 555-0181", "kind": "express",
+                                                       "reason": "Asked us to stop the reminders"})
+    assert removed.status_code == HTTPStatus.OK, removed.content
+    [revoked] = json.loads(removed.content)["revoked"]
+    assert revoked["id"] == made["id"] and revoked["revoked_at"]
+    assert revoked["revoked_reason"] == f"Revoked by API key {bob_key[0]}: Asked us to stop the reminders"
+    assert consent_missing()
+    with schema_context("bobsplumbing"):
+        kept = Consent.objects.get(pk=made["id"])  # kept, never deleted
+        assert kept.revoked_at is not None
+        assert Consent.objects.get(pk=other["id"]).revoked_at is None  # another kind: untouched
+        ledger = LedgerEntry.objects.filter(number="+12125550181", event="consent")
+        assert [e.reasons[0]["code"] for e in ledger.order_by("pk")] == ["express", "ebr_inquiry", "consent_revoked"]
+    again = bob_api.post("/api/v1/consents/remove", {"number": "+12125550181", "kind": "express"})
+    assert problem(again)["status"] == 404
+    with schema_context("bobsplumbing"):
+        assert Consent.objects.get(pk=made["id"]).revoked_at == kept.revoked_at  # the first stamp stays
+        assert LedgerEntry.objects.filter(number="+12125550181", event="consent").count() == 3
+    refused = bob_api.post("/api/v1/consents/remove", {"number": "banana", "kind": "forever"})
+    assert {e["field"] for e in problem(refused)["errors"]} == {"kind"}
+    refused = bob_api.post("/api/v1/consents/remove", {"number": "banana"})
+    assert [e["field"] for e in problem(refused)["errors"]] == ["number"]
+
+
+def test_consent_revoke_is_idempotent(world):
+    from compliance.services import consent_revoke
+
+    with schema_context("bobsplumbing"):
+        consent = Consent.objects.create(number="+12125550182", kind="express", source="paper",
+                                         obtained_at="2026-01-05T15:00:00Z")
+        assert consent_revoke(consent=consent, by="office@bobs.test", reason="Asked") is True
+        first = Consent.objects.get(pk=consent.pk)
+        assert consent_revoke(consent=consent, by="someone else", reason="Again") is False
+        again = Consent.objects.get(pk=consent.pk)
+        assert (again.revoked_at, again.revoked_reason) == (first.revoked_at, "Revoked by office@bobs.test: Asked")
+        assert LedgerEntry.objects.filter(number="+12125550182").count() == 1
