@@ -211,3 +211,46 @@ def test_a_period_built_now_is_this_month_in_the_clients_zone(world):
 
     # 03:00 UTC on 1 December is still November in New York (22:00 on the 30th).
     assert str(period_current(world.bobs, datetime(2026, 12, 1, 3, 0, tzinfo=dt_timezone.utc))) == "2026-11"
+
+
+def test_appointment_texts_are_billed_per_text_sent_in_the_period(world):
+    """An appointment's confirmation or reminder text is a text like any other: billed once, in the
+    period it was sent; emails, unsent texts and texts sent after the period are not."""
+    from datetime import time
+
+    from calendars.models import AppointmentNotice, AppointmentType, Calendar, WorkingHours
+    from calendars.selectors import appointment_slots
+    from calendars.services.booking import appointment_book
+
+    fees = plan("Texts", minute_rate="0", text_fee="0.05")
+    november = datetime(2026, 11, 15, 12, 0, tzinfo=NEW_YORK)
+    last_night = datetime(2026, 11, 30, 23, 30, tzinfo=NEW_YORK)  # 04:30 UTC on 1 December: still the client's November
+    december = datetime(2026, 12, 1, 0, 30, tzinfo=NEW_YORK)
+    with schema_context(world.bobs.schema_name):
+        desk = Calendar.objects.create(name="Billing desk")
+        WorkingHours.objects.bulk_create([WorkingHours(calendar=desk, weekday=d, start=time(0), end=time(23, 59, 59))
+                                          for d in range(7)])
+        visit = AppointmentType.objects.create(name="Billing visit", duration_minutes=30, step_minutes=30,
+                                               min_notice_minutes=60, horizon_days=30)
+        visit.calendars.add(desk)
+        booked = appointment_book(type_=visit, calendar=desk, start=appointment_slots(visit, count=1)[0].start,
+                                  by="test", name="Pat Lee")
+        # One notice per (kind, channel, start spoken of): each its own start, as after reschedules.
+        starts = iter(booked.start + timedelta(days=n) for n in range(10))
+        notice = dict(appointment=booked, due_at=november)
+        sent = AppointmentNotice.objects.create(kind="confirmation", channel="sms", address="+12125550147",
+                                                status="sent", sent_at=november, provider_sid="SM9",
+                                                for_start=next(starts), **notice)
+        AppointmentNotice.objects.create(kind="reminder", channel="email", address="pat@example.test",
+                                         status="sent", sent_at=november, for_start=next(starts), **notice)
+        AppointmentNotice.objects.create(kind="reminder", channel="sms", address="+12125550147", for_start=next(starts),
+                                         **notice)
+        edge = AppointmentNotice.objects.create(kind="reminder", channel="sms", address="+12125550147",
+                                                status="sent", sent_at=last_night, provider_sid="SM10",
+                                                for_start=next(starts), **notice)
+        AppointmentNotice.objects.create(kind="reminder", channel="sms", address="+12125550147", status="sent",
+                                         sent_at=december, provider_sid="SM11", for_start=next(starts), **notice)
+    statement, items = _build(world.bobs, billing_plan=fees)
+    texts = [(i.kind, i.source_id, i.amount, i.reference) for i in items if i.description.startswith("Appointment")]
+    assert sorted(texts) == sorted([("text", sent.pk, D("0.05"), "SM9"), ("text", edge.pk, D("0.05"), "SM10")])
+    assert statement.total == sum(i.amount for i in items)
