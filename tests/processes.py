@@ -150,3 +150,26 @@ def solo_worker(queue: str, log: Path, *, beat: bool, schedule) -> subprocess.Po
                                         ACD_SWEEP_SECONDS="60"))
     _wait_for(lambda: b"ready." in log.read_bytes(), process, log, "celery worker")
     return process
+
+
+def gunicorn_servers(count: int, env: dict[str, str], log_dir: Path, *worker_args: str):
+    """``count`` real gunicorn servers of the project, one worker each (``worker_args``: its class
+    and threads), started with ``env``; yields their ports and stops them after. Tests that need
+    several processes sharing Redis and PostgreSQL (rate limits, the key cache) use it."""
+    ports, processes = [], []
+    try:
+        for n in range(count):
+            port = free_port()
+            log = log_dir / f"server-{n}.log"
+            with open(log, "wb") as out:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "gunicorn", "switchboard.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                     "--workers", "1", *worker_args],
+                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            processes.append(process)
+            _wait_for(lambda: _port_open(port), process, log, f"gunicorn {n}")
+            ports.append(port)
+        yield ports
+    finally:
+        for process in processes:
+            _stop(process)

@@ -8,8 +8,6 @@ answering from their copy until a revocation bumps the generation, or Redis lose
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
@@ -21,7 +19,7 @@ from api.services.keys import api_key_create, api_key_revoke
 from switchboard.redis_clients import redis_client
 from tenants import services
 from tenants.models import Client
-from tests.processes import ROOT, _env, _port_open, _stop, _wait_for, free_port
+from tests.processes import _env, gunicorn_servers
 
 pytestmark = pytest.mark.processes
 SLUG = "apicache"
@@ -43,24 +41,8 @@ def client_row(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def two_servers(client_row, tmp_path_factory):
-    ports, processes = [], []
     env = _env(API_KEY_CACHE_SECONDS="300", DEBUG="0", SECRET_KEY="cache-test")
-    for n in range(2):
-        port = free_port()
-        log = tmp_path_factory.mktemp("gunicorn") / f"server-{n}.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "switchboard.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", "--worker-class", "sync"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        processes.append(process)
-        _wait_for(lambda: _port_open(port), process, log, f"gunicorn {n}")
-        ports.append(port)
-    try:
-        yield ports
-    finally:
-        for process in processes:
-            _stop(process)
+    yield from gunicorn_servers(2, env, tmp_path_factory.mktemp("gunicorn"), "--worker-class", "sync")
 
 
 @pytest.fixture

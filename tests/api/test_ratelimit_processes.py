@@ -3,8 +3,6 @@ worker each) hammered together with one key let through exactly the limit betwee
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.error import HTTPError
@@ -17,7 +15,7 @@ from api.models import ApiKey
 from api.services.keys import api_key_create
 from tenants import services
 from tenants.models import Client
-from tests.processes import ROOT, _env, _port_open, _stop, _wait_for, free_port
+from tests.processes import _env, gunicorn_servers
 
 pytestmark = pytest.mark.processes
 SLUG = "apirate"
@@ -41,25 +39,10 @@ def plain_key(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def two_servers(plain_key, tmp_path_factory):
-    ports, processes = [], []
     env = _env(API_RATE_PER_KEY_PER_MINUTE=str(LIMIT), API_RATE_PER_CLIENT_PER_MINUTE="100000", DEBUG="0",
                SECRET_KEY="rate-test")
-    for n in range(2):
-        port = free_port()
-        log = tmp_path_factory.mktemp("gunicorn") / f"server-{n}.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "switchboard.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", "--threads", "8", "--worker-class", "gthread"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        processes.append(process)
-        _wait_for(lambda: _port_open(port), process, log, f"gunicorn {n}")
-        ports.append(port)
-    try:
-        yield ports
-    finally:
-        for process in processes:
-            _stop(process)
+    yield from gunicorn_servers(2, env, tmp_path_factory.mktemp("gunicorn"), "--threads", "8",
+                                "--worker-class", "gthread")
 
 
 def _get(port: int, plain: str) -> tuple[int, str]:
